@@ -40,8 +40,8 @@ config config::defaults() {
     config c;
     c.vhosts.push_back("/");
     // Fixed salt: the default user's password is public anyway.
-    c.users.push_back({"guest", hash_password("guest", {0x90, 0x8d, 0xc6, 0x0a}),
-                       {"administrator"}});
+    c.users.push_back(
+        {"guest", hash_password("guest", {0x90, 0x8d, 0xc6, 0x0a}), {"administrator"}});
     c.permissions.push_back({"guest", "/", ".*", ".*", ".*"});
     return c;
 }
@@ -55,8 +55,8 @@ access_control::access_control(const config& cfg) {
     for (const auto& u : cfg.users) {
         auto& e = _users[u.name];
         e.password_hash = u.password_hash;
-        e.loopback_only = std::find(cfg.loopback_users.begin(), cfg.loopback_users.end(),
-                                    u.name) != cfg.loopback_users.end();
+        e.loopback_only = std::find(cfg.loopback_users.begin(), cfg.loopback_users.end(), u.name) !=
+                          cfg.loopback_users.end();
     }
     for (const auto& p : cfg.permissions) {
         auto it = _users.find(p.user);
@@ -74,13 +74,14 @@ access_decision access_control::login(std::string_view user, std::string_view pa
     auto it = _users.find(std::string(user));
     if (it == _users.end() || !check_password(password, it->second.password_hash)) {
         return access_decision::refuse(
-            access_refused, "ACCESS_REFUSED - Login was refused using authentication mechanism "
-                            "PLAIN. For details see the broker logfile.");
+            access_refused,
+            "ACCESS_REFUSED - Login was refused using authentication mechanism "
+            "PLAIN. For details see the broker logfile.");
     }
     if (it->second.loopback_only && !peer_is_loopback) {
-        return access_decision::refuse(access_refused,
-                                       "ACCESS_REFUSED - user '" + std::string(user) +
-                                           "' can only connect via localhost");
+        return access_decision::refuse(
+            access_refused,
+            "ACCESS_REFUSED - user '" + std::string(user) + "' can only connect via localhost");
     }
     return access_decision::ok();
 }
@@ -101,13 +102,13 @@ const access_control::compiled_permissions* access_control::find_perms(
 
 access_decision access_control::open_vhost(std::string_view user, std::string_view vhost) const {
     if (!vhost_exists(vhost)) {
-        return access_decision::refuse(not_allowed, "NOT_ALLOWED - vhost " + std::string(vhost) +
-                                                        " not found");
+        return access_decision::refuse(not_allowed,
+                                       "NOT_ALLOWED - vhost " + std::string(vhost) + " not found");
     }
     if (find_perms(user, vhost) == nullptr) {
-        return access_decision::refuse(not_allowed, "NOT_ALLOWED - access to vhost '" +
-                                                        std::string(vhost) + "' refused for user '" +
-                                                        std::string(user) + "'");
+        return access_decision::refuse(not_allowed,
+                                       "NOT_ALLOWED - access to vhost '" + std::string(vhost) +
+                                           "' refused for user '" + std::string(user) + "'");
     }
     return access_decision::ok();
 }
@@ -129,8 +130,7 @@ access_decision access_control::check(std::string_view user, std::string_view vh
         return access_decision::ok();
     }
     return access_decision::refuse(
-        access_refused, std::string("ACCESS_REFUSED - ") + permission_name(perm) +
-                            " access to " +
+        access_refused, std::string("ACCESS_REFUSED - ") + permission_name(perm) + " access to " +
                             (kind == resource_kind::exchange ? "exchange" : "queue") + " '" +
                             resource + "' in vhost '" + std::string(vhost) +
                             "' refused for user '" + std::string(user) + "'");

@@ -33,7 +33,7 @@ struct access_decision {
 };
 
 class access_control {
-public:
+  public:
     explicit access_control(const config& cfg);
 
     // PLAIN/AMQPLAIN login. Refusals are 403 ACCESS_REFUSED, worded like
@@ -52,7 +52,7 @@ public:
     bool vhost_exists(std::string_view vhost) const;
     const std::vector<std::string>& vhosts() const { return _vhost_list; }
 
-private:
+  private:
     struct compiled_permissions {
         std::regex configure, write, read;
     };

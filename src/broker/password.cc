@@ -11,11 +11,16 @@ constexpr std::size_t digest_size = 32;
 constexpr std::size_t salt_size = 4;
 
 int decode_char(char c) {
-    if (c >= 'A' && c <= 'Z') return c - 'A';
-    if (c >= 'a' && c <= 'z') return c - 'a' + 26;
-    if (c >= '0' && c <= '9') return c - '0' + 52;
-    if (c == '+') return 62;
-    if (c == '/') return 63;
+    if (c >= 'A' && c <= 'Z')
+        return c - 'A';
+    if (c >= 'a' && c <= 'z')
+        return c - 'a' + 26;
+    if (c >= '0' && c <= '9')
+        return c - '0' + 52;
+    if (c == '+')
+        return 62;
+    if (c == '/')
+        return 63;
     return -1;
 }
 
@@ -72,8 +77,10 @@ std::optional<std::string> base64_decode(std::string_view text) {
             v = (v << 6) | static_cast<uint32_t>(d);
         }
         out += static_cast<char>((v >> 16) & 0xFF);
-        if (pad < 2) out += static_cast<char>((v >> 8) & 0xFF);
-        if (pad < 1) out += static_cast<char>(v & 0xFF);
+        if (pad < 2)
+            out += static_cast<char>((v >> 8) & 0xFF);
+        if (pad < 1)
+            out += static_cast<char>(v & 0xFF);
     }
     return out;
 }

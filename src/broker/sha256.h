@@ -14,7 +14,7 @@ namespace qmq::broker {
 using sha256_digest = std::array<uint8_t, 32>;
 
 class sha256 {
-public:
+  public:
     sha256();
     void update(const void* data, std::size_t size);
     void update(std::string_view s) { update(s.data(), s.size()); }
@@ -26,7 +26,7 @@ public:
         return h.finish();
     }
 
-private:
+  private:
     void compress(const uint8_t* block);
 
     std::array<uint32_t, 8> _state;

@@ -18,7 +18,7 @@
 namespace qmq::broker {
 
 class topic_trie {
-public:
+  public:
     topic_trie();
     ~topic_trie();
     topic_trie(const topic_trie&) = delete;
@@ -38,7 +38,7 @@ public:
     // Splits per RabbitMQ's split_topic_key ("" -> no words).
     static void split_words(std::string_view key, std::vector<std::string_view>& out);
 
-private:
+  private:
     struct node;
     void match_from(const node& n, const std::vector<std::string_view>& words, std::size_t pos,
                     std::vector<const destination*>& out) const;

@@ -91,15 +91,19 @@ TEST(TopicTrie, AddRemoveAndDuplicates) {
 // A reference matcher straight from the definition, to compare against.
 bool reference_match(const std::vector<std::string_view>& p, std::size_t i,
                      const std::vector<std::string_view>& k, std::size_t j) {
-    if (i == p.size()) return j == k.size();
+    if (i == p.size())
+        return j == k.size();
     if (p[i] == "#") {
         for (std::size_t n = j; n <= k.size(); ++n) {
-            if (reference_match(p, i + 1, k, n)) return true;
+            if (reference_match(p, i + 1, k, n))
+                return true;
         }
         return false;
     }
-    if (j == k.size()) return false;
-    if (p[i] == "*" || p[i] == k[j]) return reference_match(p, i + 1, k, j + 1);
+    if (j == k.size())
+        return false;
+    if (p[i] == "*" || p[i] == k[j])
+        return reference_match(p, i + 1, k, j + 1);
     return false;
 }
 
@@ -110,7 +114,8 @@ TEST(TopicTrie, AgreesWithReferenceOnRandomPatterns) {
         std::string s;
         const auto n = rng.below(5);
         for (uint64_t i = 0; i < n; ++i) {
-            if (i) s += '.';
+            if (i)
+                s += '.';
             s += words[rng.below(wildcards ? 5 : 3)];
         }
         return s;
@@ -144,14 +149,13 @@ TEST(TopicTrie, RoutesFastWith100kBindings) {
     std::size_t matched = 0;
     for (int i = 0; i < routes; ++i) {
         out.clear();
-        const std::string key = "stock." + std::to_string(i % 1000) + "." +
-                                std::to_string((i / 1000) % 100) + ".x";
+        const std::string key =
+            "stock." + std::to_string(i % 1000) + "." + std::to_string((i / 1000) % 100) + ".x";
         t.match(key, out);
         matched += out.size();
     }
     const auto elapsed = std::chrono::steady_clock::now() - start;
-    const double ns_per_route =
-        std::chrono::duration<double, std::nano>(elapsed).count() / routes;
+    const double ns_per_route = std::chrono::duration<double, std::nano>(elapsed).count() / routes;
     std::printf("topic route with %d bindings: %.0f ns/route\n", bindings, ns_per_route);
     // Each key matches its own ".*" or ".#" binding plus "#".
     EXPECT_EQ(matched, static_cast<std::size_t>(routes) * 2);
