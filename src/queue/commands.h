@@ -16,11 +16,11 @@ namespace qmq::queue {
 
 // basic.publish routed to this queue. The message's ref is meta.index.
 struct enqueue {
-    owner_id publisher;           // the publishing channel
-    uint64_t publisher_seq = 0;   // confirm sequence (> 0), 0 = no confirm, no seq dedup
-    uint64_t dedup_key = 0;       // caller's 64-bit hash of the message id, 0 = none
-    uint32_t size = 0;            // body size in bytes (x-max-length-bytes accounting)
-    uint8_t priority = 0;         // message priority, clamped to max_priority
+    owner_id publisher;          // the publishing channel
+    uint64_t publisher_seq = 0;  // confirm sequence (> 0), 0 = no confirm, no seq dedup
+    uint64_t dedup_key = 0;      // caller's 64-bit hash of the message id, 0 = none
+    uint32_t size = 0;           // body size in bytes (x-max-length-bytes accounting)
+    uint8_t priority = 0;        // message priority, clamped to max_priority
     // Per-message `expiration` property in ms (already parsed), if any; the
     // effective TTL is the minimum of it and x-message-ttl.
     std::optional<uint64_t> expiration_ms;

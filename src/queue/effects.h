@@ -153,7 +153,7 @@ struct dequeue_reply {
 // queue.purge-ok / queue.delete-ok message-count; queue.declare-ok counts.
 struct counts_reply {
     status code = status::ok;
-    uint64_t message_count = 0;   // ready messages (purged / deleted / present)
+    uint64_t message_count = 0;  // ready messages (purged / deleted / present)
     uint64_t consumer_count = 0;
     bool operator==(const counts_reply&) const = default;
 };

@@ -9,7 +9,9 @@ namespace qmq::queue {
 
 namespace {
 
-uint64_t sat_add(uint64_t a, uint64_t b) { return b > time_never_ms - a ? time_never_ms : a + b; }
+uint64_t sat_add(uint64_t a, uint64_t b) {
+    return b > time_never_ms - a ? time_never_ms : a + b;
+}
 
 drop_reason to_drop(dead_letter_reason r) {
     switch (r) {
@@ -99,9 +101,9 @@ struct machine {
         if (level.empty() || level.back().ref < msg.ref) {
             level.push_back(msg);
         } else {
-            auto it = std::lower_bound(
-                level.begin(), level.end(), msg.ref,
-                [](const message_record& a, message_ref r) { return a.ref < r; });
+            auto it =
+                std::lower_bound(level.begin(), level.end(), msg.ref,
+                                 [](const message_record& a, message_ref r) { return a.ref < r; });
             QMQ_ASSERT(it == level.end() || it->ref != msg.ref);
             level.insert(it, msg);
         }
@@ -490,8 +492,8 @@ struct machine {
             return;
         }
         for (const auto& [id, other] : s._consumers) {
-            bool counts = other.kind == consumer_kind::consume &&
-                          other.status != consumer_status::cancelled;
+            bool counts =
+                other.kind == consumer_kind::consume && other.status != consumer_status::cancelled;
             if (counts && (c.exclusive || other.exclusive)) {
                 out.r = status_reply{status::exclusive_conflict};
                 return;
@@ -625,8 +627,8 @@ struct machine {
             s._unacked_count -= rec.checked_out.size();
             rec.checked_out.clear();
             s._service.erase(key_of(it->first, rec));
-            bool counted = rec.kind == consumer_kind::consume &&
-                           rec.status != consumer_status::cancelled;
+            bool counted =
+                rec.kind == consumer_kind::consume && rec.status != consumer_status::cancelled;
             if (c.kind == down_kind::closed || !counted) {
                 if (counted) {
                     consumer_left();

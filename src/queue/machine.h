@@ -74,7 +74,7 @@ struct dlx_entry {
 };
 
 class queue_state {
-public:
+  public:
     // A new, empty queue created at leader time created_ms (x-expires counts
     // from there).
     queue_state(const queue_config& config, uint64_t created_ms);
@@ -104,7 +104,7 @@ public:
     log_index last_index() const { return _last_index; }
     uint64_t now_ms() const { return _now_ms; }
 
-private:
+  private:
     friend struct machine;
     friend struct snapshot_codec;
     friend std::vector<effect> leader_effects(const queue_state& state);

@@ -13,7 +13,9 @@ constexpr uint32_t snapshot_magic = 0x514D5153;  // "QMQS"
 constexpr uint32_t consumer_kinds_max = 2;
 constexpr uint32_t consumer_statuses_max = 3;
 
-error corrupt(const std::string& what) { return error{1, "queue snapshot: " + what}; }
+error corrupt(const std::string& what) {
+    return error{1, "queue snapshot: " + what};
+}
 
 }  // namespace
 
@@ -243,7 +245,10 @@ struct snapshot_codec {
         for (uint64_t i = 0; i < dlx; ++i) {
             message_record m = get_msg(r);
             uint8_t reason = r.u8();
-            if (reason > 3 || !s._dlx_pending.emplace(m.ref, dlx_entry{m, static_cast<dead_letter_reason>(reason)}).second) {
+            if (reason > 3 ||
+                !s._dlx_pending
+                     .emplace(m.ref, dlx_entry{m, static_cast<dead_letter_reason>(reason)})
+                     .second) {
                 return corrupt("bad dlx entry");
             }
         }
@@ -275,8 +280,12 @@ struct snapshot_codec {
     }
 };
 
-bytes serialize(const queue_state& state) { return snapshot_codec::write(state); }
+bytes serialize(const queue_state& state) {
+    return snapshot_codec::write(state);
+}
 
-result<queue_state> deserialize(bytes_view data) { return snapshot_codec::read(data); }
+result<queue_state> deserialize(bytes_view data) {
+    return snapshot_codec::read(data);
+}
 
 }  // namespace qmq::queue

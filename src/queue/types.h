@@ -70,12 +70,12 @@ struct queue_config {
     std::optional<uint64_t> max_length;        // x-max-length (ready messages)
     std::optional<uint64_t> max_length_bytes;  // x-max-length-bytes (ready bodies)
     overflow_policy overflow = overflow_policy::drop_head;
-    std::optional<uint64_t> message_ttl_ms;    // x-message-ttl
-    std::optional<uint64_t> expires_ms;        // x-expires (> 0)
-    std::optional<uint32_t> delivery_limit;    // x-delivery-limit
+    std::optional<uint64_t> message_ttl_ms;  // x-message-ttl
+    std::optional<uint64_t> expires_ms;      // x-expires (> 0)
+    std::optional<uint32_t> delivery_limit;  // x-delivery-limit
     dead_letter_strategy dead_letter = dead_letter_strategy::none;
-    bool single_active_consumer = false;       // x-single-active-consumer
-    uint8_t max_priority = 0;                  // x-max-priority; 0 = one level
+    bool single_active_consumer = false;  // x-single-active-consumer
+    uint8_t max_priority = 0;             // x-max-priority; 0 = one level
     // Publisher deduplication by message id (enqueue::dedup_key): a key seen
     // within the last dedup_window_ms (0 = off) is a duplicate; at most
     // dedup_entries_max keys are remembered (oldest forgotten first).
