@@ -35,7 +35,9 @@ bool configuration::is_voter(node_id id) const {
     return has(voters, id) || has(voters_outgoing, id);
 }
 
-bool configuration::is_learner(node_id id) const { return has(learners, id); }
+bool configuration::is_learner(node_id id) const {
+    return has(learners, id);
+}
 
 std::vector<node_id> configuration::members() const {
     std::vector<node_id> all = voters;

@@ -28,7 +28,9 @@ struct log_entry {
 
 // Bytes an entry costs in flow control (payload plus a fixed header).
 inline constexpr uint64_t entry_overhead_bytes = 24;
-inline uint64_t entry_size(const log_entry& e) { return e.data.size() + entry_overhead_bytes; }
+inline uint64_t entry_size(const log_entry& e) {
+    return e.data.size() + entry_overhead_bytes;
+}
 
 // What a snapshot stands for: every entry up to `index` applied, the last of
 // them of `term`, and the membership in force at that point.

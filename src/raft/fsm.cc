@@ -184,8 +184,7 @@ void fsm::step(message m) {
                 // A leader exists in our term: §5.2, return to follower.
                 become_follower(_term, m.from);
                 step_follower(m);
-            } else if (m.type == message_type::vote_resp ||
-                       m.type == message_type::pre_vote_resp) {
+            } else if (m.type == message_type::vote_resp || m.type == message_type::pre_vote_resp) {
                 on_vote_response(m);
             }
             break;

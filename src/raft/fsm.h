@@ -47,7 +47,7 @@ struct durable_state {
 };
 
 class fsm {
-public:
+  public:
     fsm(group_id group, node_id self, const options& opts, durable_state state, uint64_t seed);
 
     // --- inputs ---
@@ -61,8 +61,7 @@ public:
     // Leader only: starts a joint-consensus change to these voters and
     // learners (C_old,new now, C_new automatically once that commits). One
     // change at a time; a learner cannot be an old voter (demote by removing).
-    result<log_index> change_membership(std::vector<node_id> voters,
-                                        std::vector<node_id> learners);
+    result<log_index> change_membership(std::vector<node_id> voters, std::vector<node_id> learners);
     // Leader only: bring `target` up to date, then make it campaign at once.
     result<void> transfer_leadership(node_id target);
     // Asks for a linearizable read point; answered in output.reads (or
@@ -90,7 +89,7 @@ public:
     const progress* progress_of(node_id id) const;
     node_id transfer_target() const { return _transfer_target; }
 
-private:
+  private:
     struct pending_read {
         uint64_t seq;
         uint64_t context;
@@ -168,7 +167,7 @@ private:
     bool _broadcast_commit = false;   // commit moved: tell followers
     uint64_t _read_seq = 0;
     bool _read_heartbeat_due = false;
-    std::deque<pending_read> _pending_reads;     // waiting for a heartbeat quorum
+    std::deque<pending_read> _pending_reads;         // waiting for a heartbeat quorum
     std::vector<pending_read> _reads_before_commit;  // waiting for our first commit
 
     // follower

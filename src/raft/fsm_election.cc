@@ -135,10 +135,9 @@ void fsm::on_vote_request(const message& m) {
     const bool pre = m.type == message_type::pre_vote;
     // We may vote for m.from if we already did in this term, or have voted
     // for nobody and know no leader; a pre-vote for a later term is free.
-    const bool can_vote = _vote == m.from || (_vote == no_node && _leader == no_node) ||
-                          (pre && m.term > _term);
-    const bool log_ok =
-        _opts.bugs.no_election_restriction || _log.up_to_date(m.index, m.log_term);
+    const bool can_vote =
+        _vote == m.from || (_vote == no_node && _leader == no_node) || (pre && m.term > _term);
+    const bool log_ok = _opts.bugs.no_election_restriction || _log.up_to_date(m.index, m.log_term);
     message r;
     r.to = m.from;
     r.type = pre ? message_type::pre_vote_resp : message_type::vote_resp;

@@ -43,8 +43,7 @@ void fsm::send_append_ack() {
     // Acknowledge only what is durable AND known to match this leader: an
     // ack counts towards commit, so it must survive our crash (§5.3 assumes
     // stable storage). The bug variant acks on receipt.
-    const log_index durable =
-        _opts.bugs.count_non_durable ? _log.last_index() : _log.durable();
+    const log_index durable = _opts.bugs.count_non_durable ? _log.last_index() : _log.durable();
     const log_index match = std::min(durable, _leader_matched);
     _ack_pending = match < _leader_matched;
     if (_leader == no_node) {

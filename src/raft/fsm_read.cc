@@ -9,7 +9,9 @@
 
 namespace qmq::raft {
 
-bool fsm::committed_in_current_term() const { return _log.term_at(_log.committed()) == _term; }
+bool fsm::committed_in_current_term() const {
+    return _log.term_at(_log.committed()) == _term;
+}
 
 void fsm::read_index(uint64_t context) {
     if (_role == role::leader) {

@@ -12,8 +12,9 @@
 namespace qmq::raft {
 
 class inflights {
-public:
-    inflights(uint32_t count_max, uint64_t bytes_max) : _count_max(count_max), _bytes_max(bytes_max) {}
+  public:
+    inflights(uint32_t count_max, uint64_t bytes_max)
+        : _count_max(count_max), _bytes_max(bytes_max) {}
 
     // Records an append whose last entry is `last` carrying `size` bytes.
     void add(log_index last, uint64_t size);
@@ -28,7 +29,7 @@ public:
     std::size_t count() const { return _items.size(); }
     uint64_t bytes_in_flight() const { return _bytes; }
 
-private:
+  private:
     struct item {
         log_index last;
         uint64_t size;

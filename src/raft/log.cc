@@ -32,7 +32,9 @@ log_index raft_log::last_index() const {
     return log_index(_snap.index.value + _entries.size());
 }
 
-term_t raft_log::last_term() const { return _entries.empty() ? _snap.term : _entries.back().term; }
+term_t raft_log::last_term() const {
+    return _entries.empty() ? _snap.term : _entries.back().term;
+}
 
 std::size_t raft_log::offset(log_index i) const {
     QMQ_ASSERT(i > _snap.index && i <= last_index());
@@ -49,7 +51,9 @@ std::optional<term_t> raft_log::term_at(log_index i) const {
     return _entries[offset(i)].term;
 }
 
-const log_entry& raft_log::at(log_index i) const { return _entries[offset(i)]; }
+const log_entry& raft_log::at(log_index i) const {
+    return _entries[offset(i)];
+}
 
 bool raft_log::up_to_date(log_index last, term_t last_term_other) const {
     const term_t mine = last_term();

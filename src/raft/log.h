@@ -20,7 +20,7 @@
 namespace qmq::raft {
 
 class raft_log {
-public:
+  public:
     // Restores from durable state: a snapshot point and the entries after it,
     // all of which are durable.
     raft_log(snapshot_meta snap, std::vector<log_entry> entries);
@@ -89,7 +89,7 @@ public:
     const configuration& config() const { return _configs.back().second; }
     log_index config_index() const { return _configs.back().first; }
 
-private:
+  private:
     void truncate_from(log_index i);
     void note_configs(const std::vector<log_entry>& entries);
     std::size_t offset(log_index i) const;

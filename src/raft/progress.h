@@ -21,9 +21,9 @@ struct progress {
     log_index match;  // highest index known durable and matching on the follower
     log_index next;   // next index to send
     progress_state state = progress_state::probe;
-    bool probe_sent = false;     // probe: an append is out, wait for its answer
-    bool recent_active = false;  // heard from since the last check-quorum round
-    log_index pending_snapshot;  // snapshot: the index of the snapshot being sent
+    bool probe_sent = false;       // probe: an append is out, wait for its answer
+    bool recent_active = false;    // heard from since the last check-quorum round
+    log_index pending_snapshot;    // snapshot: the index of the snapshot being sent
     uint64_t snapshot_offset = 0;  // snapshot: the next byte the follower wants
     uint64_t read_ack = 0;         // highest ReadIndex round the follower answered
     inflights inflight;
