@@ -148,17 +148,17 @@ struct machine {
         }
     }
 
-    // Takes the next message to deliver; the new head is expired if due, so
-    // no level ever shows an expired head between steps.
-    std::optional<message_record> take_next() {
+    // Takes the next message to deliver. The caller passes it on, then calls
+    // expose_next(level) so the new head is expired if due: no level ever
+    // shows an expired head between steps.
+    std::optional<std::pair<message_record, size_t>> take_next() {
         int p = best_level();
         if (p < 0) {
             return std::nullopt;
         }
-        message_record msg = pop_front(static_cast<size_t>(p));
-        expire_head(static_cast<size_t>(p));
-        return msg;
+        return std::pair{pop_front(static_cast<size_t>(p)), static_cast<size_t>(p)};
     }
+    void expose_next(size_t p) { expire_head(p); }
 
     // A message comes back from a consumer: delivery count + 1; past
     // x-delivery-limit it is a poison message and is dead-lettered.
@@ -287,7 +287,9 @@ struct machine {
                 return;
             }
             while (s._ready_count > 0 && has_capacity(*sac_receiver)) {
-                give(*s._active, *sac_receiver, *take_next());
+                auto [msg, p] = *take_next();
+                give(*s._active, *sac_receiver, msg);
+                expose_next(p);
             }
             return;
         }
@@ -295,7 +297,9 @@ struct machine {
             consumer_id id = std::get<2>(*s._service.begin());
             consumer_record& c = s._consumers.at(id);
             s._service.erase(s._service.begin());
-            give(id, c, *take_next());
+            auto [msg, p] = *take_next();
+            give(id, c, msg);
+            expose_next(p);
             // Round-robin: to the back of its priority band.
             c.service_seq = s._next_seq++;
             refresh(id, c);
@@ -360,7 +364,9 @@ struct machine {
         deliver_ready(sac_receiver);
         if (enforce_drop_head && s._cfg.overflow == overflow_policy::drop_head) {
             while (over_max_length()) {
-                dead_letter_msg(*take_next(), dead_letter_reason::maxlen);
+                auto [msg, p] = *take_next();
+                dead_letter_msg(msg, dead_letter_reason::maxlen);
+                expose_next(p);
             }
         }
         uint64_t next = next_deadline_ms();
@@ -576,11 +582,13 @@ struct machine {
             return;
         }
         s._last_used_ms = s._now_ms;
-        std::optional<message_record> msg = take_next();
-        if (!msg) {
+        auto next = take_next();
+        if (!next) {
             out.r = dequeue_reply{status::empty};
             return;
         }
+        expose_next(next->second);
+        const message_record* msg = &next->first;
         if (!c.no_ack) {
             if (it == s._consumers.end()) {
                 consumer_record rec;
