@@ -268,6 +268,10 @@ result<log_index> fsm::propose(bytes data) {
 void fsm::compact(log_index upto, std::shared_ptr<const bytes> data) {
     QMQ_ASSERT(data != nullptr);
     QMQ_ASSERT(upto <= _log.applied());
+    // The stored log must hold the entry at `upto` (so it can tell whether
+    // its suffix follows the snapshot); otherwise a crash could leave stale
+    // entries after it.
+    QMQ_ASSERT(upto <= _log.durable());
     if (upto <= _log.snap_index()) {
         return;
     }

@@ -68,7 +68,7 @@ class fsm {
     // dropped if leadership is lost: the caller retries on a timeout).
     void read_index(uint64_t context);
     // The application holds a durable snapshot of its state up to `upto`
-    // (<= applied): the log before it may go.
+    // (<= applied, and <= log().durable()): the log before it may go.
     void compact(log_index upto, std::shared_ptr<const bytes> data);
     // Starts an election now (tests, or an operator's "become leader").
     void campaign();

@@ -58,12 +58,13 @@ void fsm::send_append_ack() {
 
 void fsm::on_append(message& m) {
     if (m.index < _log.committed()) {
-        // Already committed here, so durable on a quorum: say so and let the
-        // leader skip ahead.
+        // A stale append: our log matches the leader's up to our commit
+        // index. Ack what of it is durable here (an ack must never be undone
+        // by our crash, or the leader's match would run ahead of our log).
         message r;
         r.to = m.from;
         r.type = message_type::append_resp;
-        r.index = _log.committed();
+        r.index = std::min(_log.committed(), _log.durable());
         send(std::move(r));
         return;
     }
@@ -110,10 +111,11 @@ void fsm::on_snapshot_chunk(message& m) {
         send(std::move(r));
     };
     if (c.meta.index <= _log.committed()) {
-        // We already have all of it: the leader may resume after our commit.
+        // We already have all of it: the leader may resume after what of
+        // our committed prefix is durable.
         _incoming_meta.reset();
         _incoming_data.clear();
-        answer(true, _log.committed(), 0);
+        answer(true, std::min(_log.committed(), _log.durable()), 0);
         return;
     }
     if (!_incoming_meta || *_incoming_meta != c.meta) {
@@ -142,7 +144,7 @@ void fsm::on_snapshot_chunk(message& m) {
         // Our log already holds the snapshot's point: just commit up to it.
         _log.commit_to(meta.index);
         _leader_matched = std::max(_leader_matched, meta.index);
-        answer(true, meta.index, 0);
+        answer(true, std::min(meta.index, _log.durable()), 0);
         return;
     }
     _log.restore(meta);

@@ -19,9 +19,9 @@
 //      locally: they are durable on a quorum.
 //   5. reads -- serve each read once the applied index reaches read.index.
 //
-// Persisting a snapshot at (i, t) must drop stored entries <= i, and, if the
-// stored entry at i has a term other than t, every stored entry (a stale
-// suffix that does not follow the snapshot).
+// Persisting a received snapshot replaces the whole stored log, including
+// entry writes still in progress. A local snapshot (fsm::compact) is taken at
+// an index already durable, and drops stored entries up to it.
 
 #include <optional>
 #include <vector>
