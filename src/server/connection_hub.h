@@ -1,0 +1,32 @@
+#pragma once
+
+// What every client connection shares with the server that accepted it: the
+// broker, the protocol limits, and a way to say it is finished. One per
+// event-loop thread (one thread for now).
+
+#include <cstdint>
+#include <functional>
+
+#include "amqp/connection.h"
+
+namespace qmq::broker {
+class broker;
+}
+
+namespace qmq::server {
+
+// Reading pauses while a write this large is still in flight.
+constexpr std::size_t output_backlog_max = 1u << 20;
+// Bytes asked of the kernel per read.
+constexpr std::size_t read_chunk_size = 128u << 10;
+
+struct connection_hub {
+    broker::broker& broker;
+    amqp::connection_limits limits;
+    amqp::server_info info;
+    uint32_t connections_max = 0;
+    // Called once a connection's socket is closed; the server drops it.
+    std::function<void(uint64_t id)> on_done;
+};
+
+}  // namespace qmq::server
