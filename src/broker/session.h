@@ -52,6 +52,7 @@ class session {
 
   private:
     friend class channel_state;
+    void drop_channel(uint16_t channel);
     broker& _broker;
     session_sink& _sink;
     std::string _user;

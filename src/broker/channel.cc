@@ -1,0 +1,887 @@
+#include "broker/channel.h"
+
+#include <algorithm>
+#include <type_traits>
+
+#include "amqp/constants.h"
+#include "broker/broker.h"
+#include "broker/classic_queue.h"
+#include "broker/queue_args.h"
+#include "broker/session.h"
+#include "broker/vhost.h"
+#include "common/assert.h"
+
+namespace qmq::broker {
+namespace {
+
+namespace reply = amqp::reply;
+
+template <typename M>
+[[noreturn]] void fail(uint16_t code, std::string text) {
+    throw channel_error{code, std::move(text), M::amqp_class_id, M::amqp_method_id};
+}
+
+[[noreturn]] void fail_ids(uint16_t code, std::string text, uint16_t class_id, uint16_t method_id) {
+    throw channel_error{code, std::move(text), class_id, method_id};
+}
+
+const char* bool_text(bool b) {
+    return b ? "true" : "false";
+}
+
+bool reserved_name(std::string_view name) {
+    return name.starts_with("amq.");
+}
+
+}  // namespace
+
+channel_state::channel_state(session& s, uint16_t number, uint64_t owner)
+    : _session(s), _number(number), _owner(owner) {}
+
+channel_state::~channel_state() = default;
+
+vhost& channel_state::vh() {
+    vhost* v = _session.owner_broker().find_vhost(_session.vhost_name());
+    QMQ_ASSERT_MSG(v != nullptr, "session on a vhost that does not exist");
+    return *v;
+}
+
+void channel_state::send(const amqp::method& m, const amqp::content* c) {
+    _session.sink().send_method(_number, m, c);
+}
+
+void channel_state::on_method(const amqp::method& m, amqp::content* content) {
+    std::visit(
+        [&](const auto& x) {
+            using T = std::decay_t<decltype(x)>;
+            if constexpr (std::is_same_v<T, amqp::exchange_declare>) {
+                on_exchange_declare(x);
+            } else if constexpr (std::is_same_v<T, amqp::exchange_delete>) {
+                on_exchange_delete(x);
+            } else if constexpr (std::is_same_v<T, amqp::exchange_bind>) {
+                on_exchange_bind(x);
+            } else if constexpr (std::is_same_v<T, amqp::exchange_unbind>) {
+                on_exchange_unbind(x);
+            } else if constexpr (std::is_same_v<T, amqp::queue_declare>) {
+                on_queue_declare(x);
+            } else if constexpr (std::is_same_v<T, amqp::queue_bind>) {
+                on_queue_bind(x);
+            } else if constexpr (std::is_same_v<T, amqp::queue_unbind>) {
+                on_queue_unbind(x);
+            } else if constexpr (std::is_same_v<T, amqp::queue_purge>) {
+                on_queue_purge(x);
+            } else if constexpr (std::is_same_v<T, amqp::queue_delete>) {
+                on_queue_delete(x);
+            } else if constexpr (std::is_same_v<T, amqp::basic_qos>) {
+                on_basic_qos(x);
+            } else if constexpr (std::is_same_v<T, amqp::basic_consume>) {
+                on_basic_consume(x);
+            } else if constexpr (std::is_same_v<T, amqp::basic_cancel>) {
+                on_basic_cancel(x);
+            } else if constexpr (std::is_same_v<T, amqp::basic_publish>) {
+                on_basic_publish(x, content);
+            } else if constexpr (std::is_same_v<T, amqp::basic_get>) {
+                on_basic_get(x);
+            } else if constexpr (std::is_same_v<T, amqp::basic_ack>) {
+                if (_tx) {
+                    select_unacked(x.delivery_tag, x.multiple);  // validates now
+                    _tx_settles.push_back({x.delivery_tag, x.multiple, settle_kind::ack});
+                } else {
+                    on_ack(x.delivery_tag, x.multiple);
+                }
+            } else if constexpr (std::is_same_v<T, amqp::basic_nack>) {
+                on_reject(x.delivery_tag, x.multiple, x.requeue);
+            } else if constexpr (std::is_same_v<T, amqp::basic_reject>) {
+                on_reject(x.delivery_tag, false, x.requeue);
+            } else if constexpr (std::is_same_v<T, amqp::basic_recover>) {
+                on_recover(x.requeue);
+                send(amqp::basic_recover_ok{});
+            } else if constexpr (std::is_same_v<T, amqp::basic_recover_async>) {
+                on_recover(x.requeue);
+            } else if constexpr (std::is_same_v<T, amqp::tx_select>) {
+                on_tx_select();
+            } else if constexpr (std::is_same_v<T, amqp::tx_commit>) {
+                on_tx_commit();
+            } else if constexpr (std::is_same_v<T, amqp::tx_rollback>) {
+                on_tx_rollback();
+            } else if constexpr (std::is_same_v<T, amqp::confirm_select>) {
+                on_confirm_select(x);
+            } else {
+                // Server-to-client methods, or ones the connection machine owns.
+                fail<T>(reply::command_invalid,
+                        "COMMAND_INVALID - unexpected method " + std::string(T::amqp_name));
+            }
+        },
+        m);
+}
+
+// ---- permissions and lookups ------------------------------------------------
+
+void channel_state::check_permission(permission perm, resource_kind kind, std::string_view name,
+                                     uint16_t class_id, uint16_t method_id) {
+    const access_decision d = _session.owner_broker().access().check(
+        _session.user(), _session.vhost_name(), perm, kind, name);
+    if (!d.allowed) {
+        fail_ids(d.reply_code, d.text, class_id, method_id);
+    }
+}
+
+std::string channel_state::resolve_queue_name(const std::string& name) const {
+    return name.empty() ? _last_queue : name;
+}
+
+void channel_state::check_exclusive(classic_queue& q, uint16_t class_id, uint16_t method_id) {
+    if (q.exclusive_owner() != nullptr && q.exclusive_owner() != &_session) {
+        fail_ids(reply::resource_locked,
+                 "RESOURCE_LOCKED - cannot obtain exclusive access to locked " + q.describe() +
+                     ". It could be originally declared on another connection or the exclusive "
+                     "property value does not match that of the original declaration.",
+                 class_id, method_id);
+    }
+}
+
+classic_queue& channel_state::queue_for_use(const std::string& name, uint16_t class_id,
+                                            uint16_t method_id) {
+    const std::string resolved = resolve_queue_name(name);
+    if (resolved.empty()) {
+        fail_ids(reply::not_found, "NOT_FOUND - no previously declared queue", class_id, method_id);
+    }
+    classic_queue* q = vh().find_queue(resolved);
+    if (q == nullptr) {
+        fail_ids(reply::not_found, "NOT_FOUND - no " + vh().describe_queue(resolved), class_id,
+                 method_id);
+    }
+    check_exclusive(*q, class_id, method_id);
+    return *q;
+}
+
+// ---- exchange.* -------------------------------------------------------------
+
+void channel_state::on_exchange_declare(const amqp::exchange_declare& m) {
+    using M = amqp::exchange_declare;
+    if (m.exchange.empty()) {
+        fail<M>(reply::access_refused,
+                "ACCESS_REFUSED - operation not permitted on the default exchange");
+    }
+    exchange* x = vh().find_exchange(m.exchange);
+    if (m.passive) {
+        if (x == nullptr) {
+            fail<M>(reply::not_found, "NOT_FOUND - no " + vh().describe_exchange(m.exchange));
+        }
+        if (!m.nowait)
+            send(amqp::exchange_declare_ok{});
+        return;
+    }
+    const auto type = parse_exchange_type(m.type);
+    if (!type) {
+        // RabbitMQ treats an unknown type as a connection error.
+        fail<M>(reply::command_invalid, "COMMAND_INVALID - unknown exchange type '" + m.type + "'");
+    }
+    check_permission(permission::configure, resource_kind::exchange, m.exchange, M::amqp_class_id,
+                     M::amqp_method_id);
+    if (x == nullptr) {
+        if (reserved_name(m.exchange)) {
+            fail<M>(reply::access_refused, "ACCESS_REFUSED - exchange name '" + m.exchange +
+                                               "' contains reserved prefix 'amq.*'");
+        }
+        if (const amqp::field_value* ae = m.arguments.find("alternate-exchange");
+            ae != nullptr && ae->get_if<std::string>() == nullptr) {
+            fail<M>(reply::precondition_failed,
+                    "PRECONDITION_FAILED - invalid arg 'alternate-exchange' for " +
+                        vh().describe_exchange(m.exchange) + ": expected a longstr");
+        }
+        exchange_settings s;
+        s.type = *type;
+        s.durable = m.durable;
+        s.auto_delete = m.auto_delete;
+        s.internal = m.internal;
+        s.arguments = m.arguments;
+        vh().add_exchange(m.exchange, std::move(s));
+    } else {
+        const exchange_settings& s = x->settings();
+        auto inequivalent = [&](const char* arg, std::string got, std::string have) {
+            fail<M>(reply::precondition_failed,
+                    "PRECONDITION_FAILED - inequivalent arg '" + std::string(arg) + "' for " +
+                        vh().describe_exchange(m.exchange) + ": received '" + got +
+                        "' but current is '" + have + "'");
+        };
+        if (s.type != *type) {
+            inequivalent("type", m.type, std::string(exchange_type_name(s.type)));
+        }
+        if (s.durable != m.durable)
+            inequivalent("durable", bool_text(m.durable), bool_text(s.durable));
+        if (s.auto_delete != m.auto_delete) {
+            inequivalent("auto_delete", bool_text(m.auto_delete), bool_text(s.auto_delete));
+        }
+        if (s.internal != m.internal) {
+            inequivalent("internal", bool_text(m.internal), bool_text(s.internal));
+        }
+        if (!s.arguments.equivalent(m.arguments)) {
+            fail<M>(reply::precondition_failed,
+                    "PRECONDITION_FAILED - inequivalent arguments for " +
+                        vh().describe_exchange(m.exchange));
+        }
+    }
+    if (!m.nowait)
+        send(amqp::exchange_declare_ok{});
+}
+
+void channel_state::on_exchange_delete(const amqp::exchange_delete& m) {
+    using M = amqp::exchange_delete;
+    if (m.exchange.empty()) {
+        fail<M>(reply::access_refused,
+                "ACCESS_REFUSED - operation not permitted on the default exchange");
+    }
+    if (reserved_name(m.exchange)) {
+        fail<M>(reply::access_refused, "ACCESS_REFUSED - deletion of system " +
+                                           vh().describe_exchange(m.exchange) + " not allowed");
+    }
+    check_permission(permission::configure, resource_kind::exchange, m.exchange, M::amqp_class_id,
+                     M::amqp_method_id);
+    exchange* x = vh().find_exchange(m.exchange);
+    if (x != nullptr) {
+        if (m.if_unused && x->binding_count() > 0) {
+            fail<M>(reply::precondition_failed,
+                    "PRECONDITION_FAILED - " + vh().describe_exchange(m.exchange) + " in use");
+        }
+        vh().delete_exchange(m.exchange);
+    }
+    // Deleting a missing exchange succeeds, as in RabbitMQ.
+    if (!m.nowait)
+        send(amqp::exchange_delete_ok{});
+}
+
+void channel_state::on_exchange_bind(const amqp::exchange_bind& m) {
+    using M = amqp::exchange_bind;
+    if (m.source.empty() || m.destination.empty()) {
+        fail<M>(reply::access_refused,
+                "ACCESS_REFUSED - operation not permitted on the default exchange");
+    }
+    check_permission(permission::write, resource_kind::exchange, m.destination, M::amqp_class_id,
+                     M::amqp_method_id);
+    check_permission(permission::read, resource_kind::exchange, m.source, M::amqp_class_id,
+                     M::amqp_method_id);
+    exchange* src = vh().find_exchange(m.source);
+    if (src == nullptr) {
+        fail<M>(reply::not_found, "NOT_FOUND - no " + vh().describe_exchange(m.source));
+    }
+    if (vh().find_exchange(m.destination) == nullptr) {
+        fail<M>(reply::not_found, "NOT_FOUND - no " + vh().describe_exchange(m.destination));
+    }
+    if (src->type() == exchange_type::headers) {
+        if (auto mode = parse_x_match(m.arguments); !mode) {
+            fail<M>(reply::precondition_failed, "PRECONDITION_FAILED - " + mode.err().message);
+        }
+    }
+    src->bind(destination::exchange(m.destination), m.routing_key, m.arguments);
+    if (!m.nowait)
+        send(amqp::exchange_bind_ok{});
+}
+
+void channel_state::on_exchange_unbind(const amqp::exchange_unbind& m) {
+    using M = amqp::exchange_unbind;
+    if (m.source.empty() || m.destination.empty()) {
+        fail<M>(reply::access_refused,
+                "ACCESS_REFUSED - operation not permitted on the default exchange");
+    }
+    check_permission(permission::write, resource_kind::exchange, m.destination, M::amqp_class_id,
+                     M::amqp_method_id);
+    check_permission(permission::read, resource_kind::exchange, m.source, M::amqp_class_id,
+                     M::amqp_method_id);
+    if (exchange* src = vh().find_exchange(m.source)) {
+        if (src->unbind(destination::exchange(m.destination), m.routing_key, m.arguments)) {
+            vh().maybe_auto_delete(*src);
+        }
+    }
+    if (!m.nowait)
+        send(amqp::exchange_unbind_ok{});
+}
+
+// ---- queue.* ----------------------------------------------------------------
+
+void channel_state::on_queue_declare(const amqp::queue_declare& m) {
+    using M = amqp::queue_declare;
+    std::string name = m.queue;
+    if (m.passive) {
+        const std::string resolved = resolve_queue_name(name);
+        classic_queue* q = resolved.empty() ? nullptr : vh().find_queue(resolved);
+        if (q == nullptr) {
+            fail<M>(reply::not_found, "NOT_FOUND - no " + vh().describe_queue(resolved));
+        }
+        check_exclusive(*q, M::amqp_class_id, M::amqp_method_id);
+        const auto counts = q->touch();
+        _last_queue = resolved;
+        if (!m.nowait) {
+            send(amqp::queue_declare_ok{resolved, static_cast<uint32_t>(counts.message_count),
+                                        static_cast<uint32_t>(counts.consumer_count)});
+        }
+        return;
+    }
+    if (name.empty()) {
+        name = _session.owner_broker().generate_name("amq.gen-");
+    } else if (reserved_name(name)) {
+        fail<M>(reply::access_refused,
+                "ACCESS_REFUSED - queue name '" + name + "' contains reserved prefix 'amq.*'");
+    }
+    check_permission(permission::configure, resource_kind::queue, name, M::amqp_class_id,
+                     M::amqp_method_id);
+    auto settings = parse_queue_args(m.arguments, vh().describe_queue(name));
+    if (!settings) {
+        fail<M>(static_cast<uint16_t>(settings.err().code), settings.err().message);
+    }
+    classic_queue* q = vh().find_queue(name);
+    if (q != nullptr) {
+        check_exclusive(*q, M::amqp_class_id, M::amqp_method_id);
+        const queue_declaration& d = q->declaration();
+        auto inequivalent = [&](const char* arg, bool got, bool have) {
+            fail<M>(reply::precondition_failed, "PRECONDITION_FAILED - inequivalent arg '" +
+                                                    std::string(arg) + "' for " + q->describe() +
+                                                    ": received '" + bool_text(got) +
+                                                    "' but current is '" + bool_text(have) + "'");
+        };
+        if (d.durable != m.durable)
+            inequivalent("durable", m.durable, d.durable);
+        if (d.exclusive != m.exclusive)
+            inequivalent("exclusive", m.exclusive, d.exclusive);
+        if (d.auto_delete != m.auto_delete) {
+            inequivalent("auto_delete", m.auto_delete, d.auto_delete);
+        }
+        if (!d.arguments.equivalent(m.arguments)) {
+            // Name the first argument that differs, as RabbitMQ does.
+            std::string arg;
+            for (const auto& e : m.arguments.entries()) {
+                const amqp::field_value* have = d.arguments.find(e.key);
+                if (have == nullptr || !have->equivalent(e.value)) {
+                    arg = e.key;
+                    break;
+                }
+            }
+            if (arg.empty()) {
+                for (const auto& e : d.arguments.entries()) {
+                    if (!m.arguments.contains(e.key)) {
+                        arg = e.key;
+                        break;
+                    }
+                }
+            }
+            fail<M>(reply::precondition_failed,
+                    "PRECONDITION_FAILED - inequivalent arg '" + arg + "' for " + q->describe());
+        }
+    } else {
+        if (vh().queue_count() >= _session.owner_broker().cfg().limits.queues_per_vhost_max) {
+            fail<M>(reply::precondition_failed,
+                    "PRECONDITION_FAILED - queue limit in vhost '" + vh().name() + "' reached");
+        }
+        queue_declaration d{m.durable, m.exclusive, m.auto_delete, m.arguments};
+        q = &vh().add_queue(name, std::move(d), std::move(*settings),
+                            m.exclusive ? &_session : nullptr);
+    }
+    const auto counts = q->touch();
+    _last_queue = name;
+    if (!m.nowait) {
+        send(amqp::queue_declare_ok{name, static_cast<uint32_t>(counts.message_count),
+                                    static_cast<uint32_t>(counts.consumer_count)});
+    }
+}
+
+void channel_state::on_queue_bind(const amqp::queue_bind& m) {
+    using M = amqp::queue_bind;
+    classic_queue& q = queue_for_use(m.queue, M::amqp_class_id, M::amqp_method_id);
+    if (m.exchange.empty()) {
+        fail<M>(reply::access_refused,
+                "ACCESS_REFUSED - operation not permitted on the default exchange");
+    }
+    check_permission(permission::write, resource_kind::queue, q.name(), M::amqp_class_id,
+                     M::amqp_method_id);
+    check_permission(permission::read, resource_kind::exchange, m.exchange, M::amqp_class_id,
+                     M::amqp_method_id);
+    exchange* x = vh().find_exchange(m.exchange);
+    if (x == nullptr) {
+        fail<M>(reply::not_found, "NOT_FOUND - no " + vh().describe_exchange(m.exchange));
+    }
+    if (x->type() == exchange_type::headers) {
+        if (auto mode = parse_x_match(m.arguments); !mode) {
+            fail<M>(reply::precondition_failed, "PRECONDITION_FAILED - " + mode.err().message);
+        }
+    }
+    // 0-9-1: an empty queue name with an empty key binds the last queue by its name.
+    const std::string key = (m.queue.empty() && m.routing_key.empty()) ? q.name() : m.routing_key;
+    x->bind(destination::queue(q.name()), key, m.arguments);
+    if (!m.nowait)
+        send(amqp::queue_bind_ok{});
+}
+
+void channel_state::on_queue_unbind(const amqp::queue_unbind& m) {
+    using M = amqp::queue_unbind;
+    if (m.exchange.empty()) {
+        fail<M>(reply::access_refused,
+                "ACCESS_REFUSED - operation not permitted on the default exchange");
+    }
+    const std::string name = resolve_queue_name(m.queue);
+    check_permission(permission::write, resource_kind::queue, name, M::amqp_class_id,
+                     M::amqp_method_id);
+    check_permission(permission::read, resource_kind::exchange, m.exchange, M::amqp_class_id,
+                     M::amqp_method_id);
+    if (classic_queue* q = vh().find_queue(name)) {
+        check_exclusive(*q, M::amqp_class_id, M::amqp_method_id);
+    }
+    if (exchange* x = vh().find_exchange(m.exchange)) {
+        if (x->unbind(destination::queue(name), m.routing_key, m.arguments)) {
+            vh().maybe_auto_delete(*x);
+        }
+    }
+    send(amqp::queue_unbind_ok{});
+}
+
+void channel_state::on_queue_purge(const amqp::queue_purge& m) {
+    using M = amqp::queue_purge;
+    classic_queue& q = queue_for_use(m.queue, M::amqp_class_id, M::amqp_method_id);
+    check_permission(permission::read, resource_kind::queue, q.name(), M::amqp_class_id,
+                     M::amqp_method_id);
+    const uint64_t n = q.purge();
+    if (!m.nowait)
+        send(amqp::queue_purge_ok{static_cast<uint32_t>(n)});
+}
+
+void channel_state::delete_queue_now(classic_queue& q) {
+    (void)q.remove(false, false);
+    vh().forget_queue(q);
+}
+
+void channel_state::on_queue_delete(const amqp::queue_delete& m) {
+    using M = amqp::queue_delete;
+    const std::string name = resolve_queue_name(m.queue);
+    check_permission(permission::configure, resource_kind::queue, name, M::amqp_class_id,
+                     M::amqp_method_id);
+    classic_queue* q = name.empty() ? nullptr : vh().find_queue(name);
+    uint64_t count = 0;
+    if (q != nullptr) {
+        check_exclusive(*q, M::amqp_class_id, M::amqp_method_id);
+        if (m.if_unused && !q->state().is_unused()) {
+            fail<M>(reply::precondition_failed,
+                    "PRECONDITION_FAILED - " + q->describe() + " in use");
+        }
+        if (m.if_empty && q->message_count() > 0) {
+            fail<M>(reply::precondition_failed,
+                    "PRECONDITION_FAILED - " + q->describe() + " is not empty");
+        }
+        const auto r = q->remove(m.if_unused, m.if_empty);
+        count = r.message_count;
+        vh().forget_queue(*q);
+    }
+    // Deleting a missing queue succeeds with 0 messages, as in RabbitMQ.
+    if (!m.nowait)
+        send(amqp::queue_delete_ok{static_cast<uint32_t>(count)});
+}
+
+// ---- basic.qos / consume / cancel --------------------------------------------
+
+void channel_state::on_basic_qos(const amqp::basic_qos& m) {
+    using M = amqp::basic_qos;
+    if (m.prefetch_size != 0) {
+        fail<M>(reply::not_implemented,
+                "NOT_IMPLEMENTED - prefetch_size!=0 (" + std::to_string(m.prefetch_size) + ")");
+    }
+    if (m.global) {
+        // Shared by the channel's consumers. The queue machine limits per
+        // consumer, so the channel limit is applied to each consumer (exact
+        // for the usual one consumer per channel).
+        _prefetch_channel = m.prefetch_count;
+        for (const auto& [tag, c] : _consumers) {
+            if (c.no_ack)
+                continue;
+            if (classic_queue* q = vh().find_queue_by_id(c.queue_id)) {
+                q->set_prefetch(c.id, effective_prefetch(false));
+            }
+        }
+    } else {
+        // RabbitMQ: applies to consumers created after this on the channel.
+        _prefetch_consumer = m.prefetch_count;
+    }
+    send(amqp::basic_qos_ok{});
+}
+
+uint32_t channel_state::effective_prefetch(bool no_ack) const {
+    if (no_ack) {
+        return 0;
+    }
+    if (_prefetch_consumer == 0)
+        return _prefetch_channel;
+    if (_prefetch_channel == 0)
+        return _prefetch_consumer;
+    return std::min(_prefetch_consumer, _prefetch_channel);
+}
+
+void channel_state::on_basic_consume(const amqp::basic_consume& m) {
+    using M = amqp::basic_consume;
+    classic_queue& q = queue_for_use(m.queue, M::amqp_class_id, M::amqp_method_id);
+    check_permission(permission::read, resource_kind::queue, q.name(), M::amqp_class_id,
+                     M::amqp_method_id);
+    std::string tag = m.consumer_tag;
+    if (tag.empty()) {
+        tag = _session.owner_broker().generate_name("amq.ctag-");
+    } else if (_consumers.contains(tag)) {
+        fail<M>(reply::not_allowed, "NOT_ALLOWED - attempt to reuse consumer tag '" + tag + "'");
+    }
+    if (_consumers.size() >= _session.owner_broker().cfg().limits.consumers_per_channel_max) {
+        fail<M>(reply::resource_error, "RESOURCE_ERROR - consumer limit per channel reached");
+    }
+    int32_t priority = 0;
+    if (const amqp::field_value* p = m.arguments.find("x-priority")) {
+        auto v = p->as_int();
+        if (!v || *v < INT32_MIN || *v > INT32_MAX) {
+            fail<M>(reply::precondition_failed,
+                    "PRECONDITION_FAILED - invalid arg 'x-priority' for consumer: expected an "
+                    "integer");
+        }
+        priority = static_cast<int32_t>(*v);
+    }
+    const queue::consumer_id id = q.new_consumer_id();
+    // Deliveries the checkout triggers must follow consume-ok on the wire.
+    _hold_deliveries = true;
+    const queue::status st =
+        q.consume(id, _owner, effective_prefetch(m.no_ack), priority, m.exclusive,
+                  consumer_entry{&_session, _number, tag, m.no_ack});
+    _hold_deliveries = false;
+    if (st != queue::status::ok) {
+        _held.clear();  // nothing can have been delivered to a refused consumer
+        fail<M>(reply::access_refused, "ACCESS_REFUSED - " + q.describe() + " in exclusive use");
+    }
+    _consumers.emplace(tag, consumer_info{q.id(), id, m.no_ack});
+    if (std::find(_touched_queues.begin(), _touched_queues.end(), q.id()) ==
+        _touched_queues.end()) {
+        _touched_queues.push_back(q.id());
+    }
+    if (!m.nowait)
+        send(amqp::basic_consume_ok{tag});
+    flush_held_deliveries();
+}
+
+void channel_state::flush_held_deliveries() {
+    auto held = std::move(_held);
+    _held.clear();
+    for (auto& d : held) {
+        classic_queue* q = vh().find_queue_by_id(d.queue_id);
+        if (q == nullptr) {
+            continue;
+        }
+        deliver(*q, d.consumer, d.tag, d.no_ack, d.ref, d.msg, d.redelivered);
+    }
+}
+
+void channel_state::on_basic_cancel(const amqp::basic_cancel& m) {
+    auto it = _consumers.find(m.consumer_tag);
+    if (it != _consumers.end()) {
+        const consumer_info c = it->second;
+        _consumers.erase(it);
+        if (classic_queue* q = vh().find_queue_by_id(c.queue_id)) {
+            q->cancel(c.id);
+            if (q->declaration().auto_delete && q->consumer_count() == 0) {
+                delete_queue_now(*q);
+            }
+        }
+    }
+    if (!m.nowait)
+        send(amqp::basic_cancel_ok{m.consumer_tag});
+}
+
+void channel_state::consumer_cancelled(const std::string& tag) {
+    if (_consumers.erase(tag) > 0) {
+        send(amqp::basic_cancel{tag, true});
+    }
+}
+
+// ---- deliveries -------------------------------------------------------------
+
+void channel_state::deliver(classic_queue& q, queue::consumer_id consumer, const std::string& tag,
+                            bool no_ack, queue::message_ref ref, const message_ptr& msg,
+                            bool redelivered) {
+    if (_hold_deliveries) {
+        _held.push_back({q.id(), consumer, tag, no_ack, ref, msg, redelivered});
+        return;
+    }
+    const uint64_t dtag = _next_tag++;
+    if (!no_ack) {
+        _unacked.push_back({dtag, q.id(), consumer, ref, false});
+        ++_unacked_live;
+    }
+    send(amqp::basic_deliver{tag, dtag, redelivered, msg->exchange, msg->routing_key},
+         &msg->content);
+}
+
+void channel_state::on_basic_get(const amqp::basic_get& m) {
+    using M = amqp::basic_get;
+    classic_queue& q = queue_for_use(m.queue, M::amqp_class_id, M::amqp_method_id);
+    check_permission(permission::read, resource_kind::queue, q.name(), M::amqp_class_id,
+                     M::amqp_method_id);
+    auto it = _get_consumers.find(q.id());
+    if (it == _get_consumers.end()) {
+        it = _get_consumers.emplace(q.id(), q.new_consumer_id()).first;
+        if (std::find(_touched_queues.begin(), _touched_queues.end(), q.id()) ==
+            _touched_queues.end()) {
+            _touched_queues.push_back(q.id());
+        }
+    }
+    const auto got = q.get(it->second, _owner, m.no_ack);
+    if (got.empty) {
+        send(amqp::basic_get_empty{});
+        return;
+    }
+    const uint64_t dtag = _next_tag++;
+    if (!m.no_ack) {
+        _unacked.push_back({dtag, q.id(), it->second, got.ref, false});
+        ++_unacked_live;
+    }
+    send(amqp::basic_get_ok{dtag, got.redelivered, got.msg->exchange, got.msg->routing_key,
+                            static_cast<uint32_t>(got.message_count)},
+         &got.msg->content);
+}
+
+// ---- ack / nack / reject / recover --------------------------------------------
+
+std::vector<channel_state::unacked*> channel_state::select_unacked(uint64_t tag, bool multiple) {
+    std::vector<unacked*> out;
+    if (multiple && tag == 0) {
+        for (auto& u : _unacked) {
+            if (!u.done)
+                out.push_back(&u);
+        }
+        return out;
+    }
+    auto it = std::lower_bound(_unacked.begin(), _unacked.end(), tag,
+                               [](const unacked& u, uint64_t t) { return u.tag < t; });
+    if (it == _unacked.end() || it->tag != tag || it->done) {
+        fail_ids(reply::precondition_failed,
+                 "PRECONDITION_FAILED - unknown delivery tag " + std::to_string(tag),
+                 amqp::class_id::basic, 0);
+    }
+    if (!multiple) {
+        out.push_back(&*it);
+        return out;
+    }
+    for (auto u = _unacked.begin(); u != it + 1; ++u) {
+        if (!u->done)
+            out.push_back(&*u);
+    }
+    return out;
+}
+
+void channel_state::settle_entries(const std::vector<unacked*>& entries, settle_kind kind) {
+    // One command per (queue, consumer) run, in tag order.
+    std::size_t i = 0;
+    while (i < entries.size()) {
+        const uint64_t qid = entries[i]->queue_id;
+        const queue::consumer_id cid = entries[i]->consumer;
+        std::vector<queue::message_ref> refs;
+        while (i < entries.size() && entries[i]->queue_id == qid && entries[i]->consumer == cid) {
+            refs.push_back(entries[i]->ref);
+            entries[i]->done = true;
+            --_unacked_live;
+            ++i;
+        }
+        classic_queue* q = vh().find_queue_by_id(qid);
+        if (q == nullptr) {
+            continue;  // deleted since: nothing to settle
+        }
+        switch (kind) {
+            case settle_kind::ack:
+                q->settle(cid, std::move(refs));
+                break;
+            case settle_kind::requeue:
+                q->requeue(cid, std::move(refs));
+                break;
+            case settle_kind::discard:
+                q->discard(cid, std::move(refs));
+                break;
+        }
+    }
+    trim_unacked();
+}
+
+void channel_state::trim_unacked() {
+    while (!_unacked.empty() && _unacked.front().done) {
+        _unacked.pop_front();
+    }
+}
+
+void channel_state::on_ack(uint64_t tag, bool multiple) {
+    settle_entries(select_unacked(tag, multiple), settle_kind::ack);
+}
+
+void channel_state::on_reject(uint64_t tag, bool multiple, bool requeue) {
+    auto entries = select_unacked(tag, multiple);
+    const settle_kind kind = requeue ? settle_kind::requeue : settle_kind::discard;
+    if (_tx) {
+        _tx_settles.push_back({tag, multiple, kind});
+        return;
+    }
+    settle_entries(entries, kind);
+}
+
+void channel_state::on_recover(bool requeue) {
+    if (!requeue) {
+        fail_ids(reply::not_implemented, "NOT_IMPLEMENTED - requeue=false", amqp::class_id::basic,
+                 0);
+    }
+    std::vector<unacked*> all;
+    for (auto& u : _unacked) {
+        if (!u.done)
+            all.push_back(&u);
+    }
+    settle_entries(all, settle_kind::requeue);
+}
+
+// ---- publish ----------------------------------------------------------------
+
+void channel_state::on_basic_publish(const amqp::basic_publish& m, amqp::content* content) {
+    using M = amqp::basic_publish;
+    if (m.immediate) {
+        fail<M>(reply::not_implemented, "NOT_IMPLEMENTED - immediate=true");
+    }
+    check_permission(permission::write, resource_kind::exchange, m.exchange, M::amqp_class_id,
+                     M::amqp_method_id);
+    exchange* x = vh().find_exchange(m.exchange);
+    if (x == nullptr) {
+        fail<M>(reply::not_found, "NOT_FOUND - no " + vh().describe_exchange(m.exchange));
+    }
+    if (x->settings().internal) {
+        fail<M>(reply::access_refused, "ACCESS_REFUSED - cannot publish to internal " +
+                                           vh().describe_exchange(m.exchange));
+    }
+    auto msg = std::make_shared<message>();
+    msg->exchange = m.exchange;
+    msg->routing_key = m.routing_key;
+    if (content != nullptr) {
+        msg->content = std::move(*content);
+    }
+    if (const auto& exp = msg->content.properties.expiration) {
+        if (auto v = parse_expiration(*exp); !v) {
+            fail<M>(reply::precondition_failed, v.err().message);
+        }
+    }
+    if (_confirm) {
+        ++_publish_seq;
+    }
+    if (_tx) {
+        _tx_publishes.push_back({m, std::move(msg)});
+        return;
+    }
+    publish(m, msg);
+}
+
+void channel_state::publish(const amqp::basic_publish& m, const message_ptr& msg) {
+    exchange* x = vh().find_exchange(m.exchange);
+    std::vector<classic_queue*> targets;
+    if (x != nullptr) {
+        const auto& props = msg->content.properties;
+        vh().route(*x, m.routing_key, props.headers ? &*props.headers : nullptr, targets);
+    }
+    std::optional<uint64_t> expiration;
+    if (msg->content.properties.expiration) {
+        auto v = parse_expiration(*msg->content.properties.expiration);
+        if (v)
+            expiration = *v;
+    }
+    bool rejected = false;
+    for (classic_queue* q : targets) {
+        const auto outcome = q->publish(msg, _owner, expiration);
+        if (outcome == queue::enqueue_outcome::rejected) {
+            rejected = true;
+        }
+    }
+    if (targets.empty() && m.mandatory) {
+        send(amqp::basic_return{reply::no_route, "NO_ROUTE", m.exchange, m.routing_key},
+             &msg->content);
+    }
+    if (_confirm) {
+        // Transient queues take the message at once, so the confirm for this
+        // publish is known now (unroutable messages are confirmed too).
+        if (rejected) {
+            send(amqp::basic_nack{_publish_seq, false, false});
+        } else {
+            send(amqp::basic_ack{_publish_seq, false});
+        }
+    }
+}
+
+// ---- tx and confirm -----------------------------------------------------------
+
+void channel_state::on_tx_select() {
+    if (_confirm) {
+        fail_ids(reply::precondition_failed,
+                 "PRECONDITION_FAILED - cannot switch from confirm to tx mode", amqp::class_id::tx,
+                 10);
+    }
+    _tx = true;
+    send(amqp::tx_select_ok{});
+}
+
+void channel_state::on_tx_commit() {
+    if (!_tx) {
+        fail_ids(reply::precondition_failed, "PRECONDITION_FAILED - channel is not transactional",
+                 amqp::class_id::tx, 20);
+    }
+    auto publishes = std::move(_tx_publishes);
+    _tx_publishes.clear();
+    auto settles = std::move(_tx_settles);
+    _tx_settles.clear();
+    for (auto& p : publishes) {
+        publish(p.method, p.msg);
+    }
+    for (const auto& s : settles) {
+        settle_entries(select_unacked(s.tag, s.multiple), s.kind);
+    }
+    send(amqp::tx_commit_ok{});
+}
+
+void channel_state::on_tx_rollback() {
+    if (!_tx) {
+        fail_ids(reply::precondition_failed, "PRECONDITION_FAILED - channel is not transactional",
+                 amqp::class_id::tx, 30);
+    }
+    _tx_publishes.clear();
+    _tx_settles.clear();
+    send(amqp::tx_rollback_ok{});
+}
+
+void channel_state::on_confirm_select(const amqp::confirm_select& m) {
+    if (_tx) {
+        fail_ids(reply::precondition_failed,
+                 "PRECONDITION_FAILED - cannot switch from tx to confirm mode",
+                 amqp::class_id::confirm, 10);
+    }
+    _confirm = true;
+    if (!m.nowait)
+        send(amqp::confirm_select_ok{});
+}
+
+// ---- teardown ---------------------------------------------------------------
+
+void channel_state::release() {
+    if (_released) {
+        return;
+    }
+    _released = true;
+    _held.clear();
+    std::vector<classic_queue*> auto_delete;
+    for (uint64_t qid : _touched_queues) {
+        classic_queue* q = vh().find_queue_by_id(qid);
+        if (q == nullptr)
+            continue;
+        const uint64_t before = q->consumer_count();
+        q->owner_down(_owner);
+        if (q->declaration().auto_delete && before > 0 && q->consumer_count() == 0) {
+            auto_delete.push_back(q);
+        }
+    }
+    for (classic_queue* q : auto_delete) {
+        if (vh().find_queue_by_id(q->id()) == q) {
+            delete_queue_now(*q);
+        }
+    }
+    _consumers.clear();
+    _unacked.clear();
+    _unacked_live = 0;
+}
+
+}  // namespace qmq::broker
