@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <array>
+
 #include "queue/snapshot.h"
 #include "unit/queue/random_stream.h"
 #include "unit/queue/reference_model.h"
@@ -19,6 +21,8 @@ constexpr uint64_t model_steps = 1500;
 // Every reply and every effect of the machine equals the plain model's.
 TEST(QueueProperty, MachineAgreesWithReferenceModel) {
     uint64_t deliveries = 0, dead_letters = 0, commands = 0;
+    std::array<uint64_t, std::variant_size_v<effect>> effect_kinds{};
+    std::array<uint64_t, 4> outcomes{};  // enqueue_outcome
     for (uint64_t seed = 1; seed <= model_seeds; ++seed) {
         stream_generator gen(seed);
         queue_config cfg = random_config(gen.rng());
@@ -41,8 +45,12 @@ TEST(QueueProperty, MachineAgreesWithReferenceModel) {
                     << "seed " << seed << " step " << step << " command #" << cmd.index()
                     << " effect " << i << " kind " << got.effects[i].index() << " vs "
                     << want.effects[i].index();
+                effect_kinds[got.effects[i].index()]++;
                 deliveries += std::holds_alternative<deliver>(got.effects[i]);
                 dead_letters += std::holds_alternative<dead_letter>(got.effects[i]);
+            }
+            if (const auto* e = std::get_if<enqueue_reply>(&got.r)) {
+                outcomes[static_cast<size_t>(e->outcome)]++;
             }
             ASSERT_EQ(machine.ready_count(), model.ready_count()) << "seed " << seed;
             ASSERT_EQ(machine.unacked_count(), model.unacked_count()) << "seed " << seed;
@@ -54,6 +62,12 @@ TEST(QueueProperty, MachineAgreesWithReferenceModel) {
     // The streams must really exercise the machine, or the test proves nothing.
     EXPECT_GT(deliveries, commands / 20);
     EXPECT_GT(dead_letters, commands / 200);
+    for (size_t k = 0; k < effect_kinds.size(); ++k) {
+        EXPECT_GT(effect_kinds[k], 0u) << "effect kind " << k << " never produced";
+    }
+    for (size_t o = 0; o < outcomes.size(); ++o) {
+        EXPECT_GT(outcomes[o], 0u) << "enqueue outcome " << o << " never seen";
+    }
 }
 
 constexpr uint64_t determinism_seeds = 100;
