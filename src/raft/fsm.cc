@@ -137,7 +137,15 @@ void fsm::step_by_term(message& m, bool& drop) {
         const bool from_leader = m.type == message_type::append ||
                                  m.type == message_type::heartbeat ||
                                  m.type == message_type::snapshot;
+        // Only a leader's message or a granted vote restarts the election
+        // timer (Figure 2); a vote request we may reject must not, or a
+        // removed or stale node bumping terms would keep anyone else from
+        // ever campaigning.
+        const uint32_t elapsed = _election_elapsed;
         become_follower(m.term, from_leader ? m.from : no_node);
+        if (is_vote) {
+            _election_elapsed = elapsed;
+        }
         return;
     }
     if (m.term < _term) {

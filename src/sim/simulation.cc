@@ -203,7 +203,11 @@ void simulation::choose_scenario() {
     f.long_delay_max = _rng.between(50, 400);
     _net.set_faults(f);
 
-    _crash_ppm = static_cast<uint32_t>(_rng.between(200, 2'000));
+    // One seed in four is "stormy": frequent crashes with quick restarts,
+    // which is where vote and durability bugs hide.
+    const bool stormy = _rng.below(4) == 0;
+    _crash_ppm =
+        static_cast<uint32_t>(stormy ? _rng.between(5'000, 30'000) : _rng.between(200, 2'000));
     _down_max = _rng.between(20, 800);
     _partition_ppm = static_cast<uint32_t>(_rng.between(200, 3'000));
     _heal_ppm = static_cast<uint32_t>(_rng.between(1'000, 10'000));
@@ -230,8 +234,8 @@ void simulation::choose_scenario() {
     }
 
     std::ostringstream os;
-    os << to_string(_shape) << ", drop " << f.drop_ppm / 10'000.0 << "%, dup "
-       << f.duplicate_ppm / 10'000.0 << "%, delay<=" << f.delay_max << ", pre_vote "
+    os << to_string(_shape) << (stormy ? ", stormy" : "") << ", drop " << f.drop_ppm / 10'000.0
+       << "%, dup " << f.duplicate_ppm / 10'000.0 << "%, delay<=" << f.delay_max << ", pre_vote "
        << _raft.pre_vote << ", check_quorum " << _raft.check_quorum << ", inflight "
        << _raft.inflight_msgs_max << ", compact every " << _compact_every;
     _res.scenario = os.str();
@@ -261,7 +265,7 @@ void simulation::crash(node_state& n) {
     n.up = false;
     n.core.reset();
     n.store->crash();
-    n.restart_at = _now + _rng.between(1, _down_max);
+    n.restart_at = _now + (_rng.below(2) == 0 ? _rng.between(1, 30) : _rng.between(1, _down_max));
 }
 
 void simulation::fail(std::string invariant, std::string detail) {
