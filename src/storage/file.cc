@@ -19,14 +19,22 @@ std::atomic<int> injected_write_errno{0};
 
 const char* errno_name(int err) {
     switch (err) {
-        case ENOSPC: return "ENOSPC";
-        case EIO: return "EIO";
-        case EDQUOT: return "EDQUOT";
-        case ENOENT: return "ENOENT";
-        case EEXIST: return "EEXIST";
-        case EACCES: return "EACCES";
-        case EROFS: return "EROFS";
-        default: return nullptr;
+        case ENOSPC:
+            return "ENOSPC";
+        case EIO:
+            return "EIO";
+        case EDQUOT:
+            return "EDQUOT";
+        case ENOENT:
+            return "ENOENT";
+        case EEXIST:
+            return "EEXIST";
+        case EACCES:
+            return "EACCES";
+        case EROFS:
+            return "EROFS";
+        default:
+            return nullptr;
     }
 }
 
@@ -51,14 +59,22 @@ error io_error(std::string_view op, std::string_view path, int err) {
     return error{err, std::move(msg)};
 }
 
-void inject_write_errno(int err) { injected_write_errno.store(err); }
+void inject_write_errno(int err) {
+    injected_write_errno.store(err);
+}
 
 result<std::shared_ptr<file>> file::open(const std::string& path, mode m) {
     int flags = O_CLOEXEC;
     switch (m) {
-        case mode::read_only: flags |= O_RDONLY; break;
-        case mode::read_write: flags |= O_RDWR; break;
-        case mode::create_new: flags |= O_RDWR | O_CREAT | O_EXCL; break;
+        case mode::read_only:
+            flags |= O_RDONLY;
+            break;
+        case mode::read_write:
+            flags |= O_RDWR;
+            break;
+        case mode::create_new:
+            flags |= O_RDWR | O_CREAT | O_EXCL;
+            break;
     }
     int fd = ::open(path.c_str(), flags, 0644);
     if (fd < 0) {
@@ -67,7 +83,9 @@ result<std::shared_ptr<file>> file::open(const std::string& path, mode m) {
     return std::shared_ptr<file>(new file(fd, path));
 }
 
-file::~file() { ::close(_fd); }
+file::~file() {
+    ::close(_fd);
+}
 
 result<void> file::write_at(bytes_view data, uint64_t offset) {
     if (int err = injected_write_errno.load()) {
@@ -93,8 +111,8 @@ result<void> file::write_at(bytes_view data, uint64_t offset) {
 result<std::size_t> file::read_at(std::span<std::byte> data, uint64_t offset) const {
     std::size_t done = 0;
     while (done < data.size()) {
-        ssize_t n = ::pread(_fd, data.data() + done, data.size() - done,
-                            static_cast<off_t>(offset + done));
+        ssize_t n =
+            ::pread(_fd, data.data() + done, data.size() - done, static_cast<off_t>(offset + done));
         if (n < 0) {
             if (errno == EINTR) {
                 continue;

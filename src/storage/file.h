@@ -24,7 +24,7 @@ error io_error(std::string_view op, std::string_view path, int err);
 void inject_write_errno(int err);
 
 class file {
-public:
+  public:
     enum class mode { read_only, read_write, create_new };
 
     static result<std::shared_ptr<file>> open(const std::string& path, mode m);
@@ -40,7 +40,7 @@ public:
     result<uint64_t> size() const;
     const std::string& path() const { return _path; }
 
-private:
+  private:
     file(int fd, std::string path) : _fd(fd), _path(std::move(path)) {}
     int _fd;
     std::string _path;

@@ -53,7 +53,8 @@ std::optional<file_header> decode_file_header(bytes_view data) {
     if (data.size() < file_header_size) {
         return std::nullopt;
     }
-    if (crc32c(data.data(), file_header_size - 4) != get_u32_at(data.data() + file_header_size - 4)) {
+    if (crc32c(data.data(), file_header_size - 4) !=
+        get_u32_at(data.data() + file_header_size - 4)) {
         return std::nullopt;
     }
     byte_reader r(data.first(file_header_size));

@@ -21,7 +21,9 @@ entry decode_entry(bytes_view record) {
                  bytes(payload.begin(), payload.end())};
 }
 
-error refused(const std::string& why) { return error{EIO, why}; }
+error refused(const std::string& why) {
+    return error{EIO, why};
+}
 
 }  // namespace
 
@@ -225,8 +227,7 @@ result<void> log_store::recover() {
     return ok_result();
 }
 
-void log_store::apply_recovered(const format::record_header& h, uint64_t wal_seq,
-                                uint64_t offset) {
+void log_store::apply_recovered(const format::record_header& h, uint64_t wal_seq, uint64_t offset) {
     auto& g = group_locked(h.group);
     if (!g.error.empty()) {
         return;
@@ -269,8 +270,7 @@ void log_store::mark_damaged(group_state& g, const std::string& message, bool pe
         // rather than replayed again.
         const std::string dir = paths::group_dir(_opts.dir, g.id);
         if (make_dirs(dir)) {
-            (void)write_file_atomically(paths::corrupt_marker(_opts.dir, g.id),
-                                        as_bytes(message));
+            (void)write_file_atomically(paths::corrupt_marker(_opts.dir, g.id), as_bytes(message));
         }
     }
 }
@@ -388,8 +388,8 @@ result<void> log_store::append(group_id gid, std::span<const entry> entries) {
     }
     if (g.first != 0 && req->first > g.last + 1) {
         return error{EINVAL, "storage: append at index " + std::to_string(req->first) +
-                                 " leaves a gap after " + std::to_string(g.last) +
-                                 " in group " + std::to_string(gid.value)};
+                                 " leaves a gap after " + std::to_string(g.last) + " in group " +
+                                 std::to_string(gid.value)};
     }
     if (g.first != 0 && req->first <= g.last) {
         truncate_locked(g, req->first);  // Raft overwrite: replay does the same
@@ -435,8 +435,8 @@ result<void> log_store::truncate_suffix(group_id gid, log_index from) {
     req->first = req->last = from.value;
     req->is_truncate = true;
     req->offsets.push_back(0);
-    format::append_record(req->records, format::record_kind::truncate, gid.value, 0, from.value,
-                          0, {});
+    format::append_record(req->records, format::record_kind::truncate, gid.value, 0, from.value, 0,
+                          {});
     _pending[req->id] = req;
     _writer->submit(std::move(req));
     return ok_result();
@@ -468,8 +468,12 @@ void log_store::on_written(uint64_t seq, uint64_t batch_offset, std::shared_ptr<
                         e.offset = at + r->offsets[j];
                     }
                 }
-                notices.push_back({group_id(r->group), log_index(r->first), log_index(r->last),
-                                   term_t(r->term), true, {}});
+                notices.push_back({group_id(r->group),
+                                   log_index(r->first),
+                                   log_index(r->last),
+                                   term_t(r->term),
+                                   true,
+                                   {}});
             }
             at += r->records.size();
         }
@@ -507,10 +511,10 @@ void log_store::on_failed(std::vector<std::shared_ptr<wal_request>>& requests, c
                     truncate_locked(g, r->first);
                 }
             }
-            notices.push_back({group_id(r->group), log_index(r->first), log_index(r->last),
-                               term_t(r->term), false,
-                               err.message + "; entries from " + std::to_string(r->first) +
-                                   " were not written"});
+            notices.push_back(
+                {group_id(r->group), log_index(r->first), log_index(r->last), term_t(r->term),
+                 false,
+                 err.message + "; entries from " + std::to_string(r->first) + " were not written"});
         }
     }
     for (auto& n : notices) {
@@ -564,9 +568,9 @@ bool log_store::wait_durable(std::chrono::milliseconds timeout) {
 
 result<std::vector<entry>> log_store::read(group_id gid, log_index from_i, log_index to_i) {
     struct piece {
-        std::shared_ptr<segment> seg;   // a segment range [a, b], or
-        std::shared_ptr<file> wal;      // one record in a WAL file, or
-        std::optional<entry> memory;    // an entry from the write cache
+        std::shared_ptr<segment> seg;  // a segment range [a, b], or
+        std::shared_ptr<file> wal;     // one record in a WAL file, or
+        std::optional<entry> memory;   // an entry from the write cache
         uint64_t a = 0, b = 0, offset = 0;
         uint32_t len = 0;
     };
@@ -666,13 +670,13 @@ result<std::vector<entry>> log_store::read(group_id gid, log_index from_i, log_i
                 return n.err();
             }
             auto h = *n == p.len ? format::decode_record_header(rec) : std::nullopt;
-            const bool ok = h && h->group == gid.value && h->index == p.a &&
-                            format::payload_matches(
-                                *h, bytes_view(rec).subspan(format::record_header_size));
+            const bool ok =
+                h && h->group == gid.value && h->index == p.a &&
+                format::payload_matches(*h, bytes_view(rec).subspan(format::record_header_size));
             if (!ok) {
                 return error{EIO, "wal " + p.wal->path() + " offset " + std::to_string(p.offset) +
-                                      ": record does not match group " +
-                                      std::to_string(gid.value) + " index " + std::to_string(p.a)};
+                                      ": record does not match group " + std::to_string(gid.value) +
+                                      " index " + std::to_string(p.a)};
             }
             out.push_back(decode_entry(rec));
             taken += out.back().payload.size();

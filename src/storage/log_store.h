@@ -46,8 +46,8 @@
 namespace qmq::storage {
 
 struct log_store_options {
-    std::string dir;      // data directory (created if missing)
-    std::string node_id;  // written into every file header, at most 84 bytes
+    std::string dir;                             // data directory (created if missing)
+    std::string node_id;                         // written into every file header, at most 84 bytes
     uint64_t wal_file_bytes_max = 64u << 20;     // WAL rollover size
     uint64_t batch_bytes_max = 4u << 20;         // group commit size bound
     uint64_t segment_bytes_max = 64u << 20;      // a group's segment rollover size
@@ -73,18 +73,18 @@ struct group_recovery {
 
 struct log_store_stats {
     uint64_t groups = 0;
-    uint64_t wal_entries = 0;           // entries indexed per entry (not yet in segments)
-    uint64_t index_bytes = 0;           // memory of per-entry and sparse indexes
-    uint64_t cache_bytes = 0;           // write cache payload bytes
+    uint64_t wal_entries = 0;  // entries indexed per entry (not yet in segments)
+    uint64_t index_bytes = 0;  // memory of per-entry and sparse indexes
+    uint64_t cache_bytes = 0;  // write cache payload bytes
     uint64_t wal_files = 0;
     uint64_t segments = 0;
-    uint64_t wal_batches = 0;           // = fdatasyncs of the WAL
+    uint64_t wal_batches = 0;  // = fdatasyncs of the WAL
     uint64_t segments_compacted = 0;
     uint64_t segments_deleted = 0;
 };
 
 class log_store final : private wal_writer::listener {
-public:
+  public:
     // Recovers the data directory and starts the writer and segment threads.
     // Fails only when the store as a whole cannot run (unusable directory);
     // damage confined to groups is reported in recovered().
@@ -140,7 +140,7 @@ public:
     std::optional<error> write_error() const;
     log_store_stats stats() const;
 
-private:
+  private:
     struct mem_entry {
         uint64_t term;
         uint64_t offset;   // in WAL file wal_seq; while pending: the request id
@@ -152,7 +152,7 @@ private:
     struct group_state {
         uint64_t id = 0;
         std::vector<std::shared_ptr<segment>> segments;  // by index
-        uint64_t seg_last = 0;  // segments hold valid entries up to here
+        uint64_t seg_last = 0;                           // segments hold valid entries up to here
         uint64_t wal_first = 0;
         std::deque<mem_entry> wal;  // entries not yet in segments
         uint64_t first = 0;         // 0: empty

@@ -211,8 +211,8 @@ result<void> log_store::flush_group(uint64_t id, uint64_t seq) {
             auto h = *n == run ? format::decode_record_header(bytes_view(buf).subspan(at))
                                : std::nullopt;
             if (!h || h->group != id || h->index != plan[k].index ||
-                !format::payload_matches(*h, bytes_view(buf).subspan(
-                                                 at + format::record_header_size, h->payload_len))) {
+                !format::payload_matches(
+                    *h, bytes_view(buf).subspan(at + format::record_header_size, h->payload_len))) {
                 return error{EIO, "wal " + wal->path() + " offset " +
                                       std::to_string(plan[k].offset) +
                                       ": record does not match group " + std::to_string(id) +

@@ -43,17 +43,23 @@ inline std::optional<uint64_t> parse_hex16(const std::string& name, const std::s
     return v;
 }
 
-inline std::string wal_dir(const std::string& root) { return root + "/wal"; }
+inline std::string wal_dir(const std::string& root) {
+    return root + "/wal";
+}
 inline std::string wal_file(const std::string& root, uint64_t seq) {
     return wal_dir(root) + "/" + hex16(seq) + ".wal";
 }
-inline std::string groups_dir(const std::string& root) { return root + "/groups"; }
+inline std::string groups_dir(const std::string& root) {
+    return root + "/groups";
+}
 inline std::string group_dir(const std::string& root, uint64_t group) {
     return groups_dir(root) + "/" + hex16(group);
 }
 inline std::string corrupt_marker(const std::string& root, uint64_t group) {
     return group_dir(root, group) + "/CORRUPT";
 }
-inline std::string quarantine_dir(const std::string& root) { return root + "/wal/quarantine"; }
+inline std::string quarantine_dir(const std::string& root) {
+    return root + "/wal/quarantine";
+}
 
 }  // namespace qmq::storage::paths

@@ -40,9 +40,7 @@ result<record_cursor::status> record_cursor::next() {
     if (!*have) {
         return status::truncated;
     }
-    auto at = [&](std::size_t len) {
-        return bytes_view(_buf.data() + (_pos - _buf_start), len);
-    };
+    auto at = [&](std::size_t len) { return bytes_view(_buf.data() + (_pos - _buf_start), len); };
     auto h = format::decode_record_header(at(format::record_header_size));
     if (!h) {
         return status::bad_header;

@@ -13,7 +13,7 @@
 namespace qmq::storage {
 
 class record_cursor {
-public:
+  public:
     static constexpr std::size_t buffer_bytes = 256 * 1024;
 
     enum class status {
@@ -37,7 +37,7 @@ public:
     uint64_t record_offset() const { return _record_offset; }
     uint64_t position() const { return _pos; }
 
-private:
+  private:
     // Makes [_pos, _pos + n) available in the buffer; false if past _end.
     result<bool> fill(std::size_t n);
 

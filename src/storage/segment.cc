@@ -32,16 +32,20 @@ std::string seq_name(uint64_t seq, const char* ext) {
 }
 
 error corrupt(const std::string& path, uint64_t offset, std::string_view what) {
-    return error{EIO, "segment " + path + " offset " + std::to_string(offset) + ": " +
-                          std::string(what)};
+    return error{
+        EIO, "segment " + path + " offset " + std::to_string(offset) + ": " + std::string(what)};
 }
 
 const char* status_text(record_cursor::status s) {
     switch (s) {
-        case record_cursor::status::truncated: return "record cut short";
-        case record_cursor::status::bad_header: return "record header checksum mismatch";
-        case record_cursor::status::bad_payload: return "record payload checksum mismatch";
-        default: return "unexpected record";
+        case record_cursor::status::truncated:
+            return "record cut short";
+        case record_cursor::status::bad_header:
+            return "record header checksum mismatch";
+        case record_cursor::status::bad_payload:
+            return "record payload checksum mismatch";
+        default:
+            return "unexpected record";
     }
 }
 
@@ -99,9 +103,8 @@ segment::segment(std::string dir, std::string node_id, uint64_t group, uint64_t 
       _file(std::move(data)),
       _index(std::move(index)) {}
 
-result<std::shared_ptr<segment>> segment::create(const std::string& dir,
-                                                 const std::string& node_id, uint64_t group,
-                                                 uint64_t seq) {
+result<std::shared_ptr<segment>> segment::create(const std::string& dir, const std::string& node_id,
+                                                 uint64_t group, uint64_t seq) {
     const uint64_t uid = new_uid();
     format::file_header h{format::file_kind::segment, seq, group, uid, node_id};
     auto data = create_with_header(data_path(dir, seq), format::encode_file_header(h));
@@ -302,7 +305,7 @@ result<void> segment::append(bytes_view records, std::span<const record_ref> ref
     uint64_t ordinal;
     {
         std::lock_guard lock(_mu);
-        last_index_offset = !_pending_index.empty()       ? _pending_index.back().offset
+        last_index_offset = !_pending_index.empty()         ? _pending_index.back().offset
                             : _last_index_entry.offset != 0 ? _last_index_entry.offset
                                                             : format::file_header_size;
         ordinal = _count + _pending_count;
@@ -431,7 +434,8 @@ result<void> segment::read(uint64_t from, uint64_t to, uint64_t bytes_max,
         }
         if (h.index >= from) {
             auto p = c.payload();
-            out.push_back(entry{log_index(h.index), term_t(h.term), h.type, bytes(p.begin(), p.end())});
+            out.push_back(
+                entry{log_index(h.index), term_t(h.term), h.type, bytes(p.begin(), p.end())});
             taken += p.size();
             if (taken >= bytes_max) {
                 return ok_result();

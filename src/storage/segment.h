@@ -30,7 +30,7 @@
 namespace qmq::storage {
 
 class segment {
-public:
+  public:
     static constexpr uint64_t index_interval_bytes = 64 * 1024;
 
     static std::string data_path(const std::string& dir, uint64_t seq);
@@ -44,9 +44,8 @@ public:
     // index entry, scans only the records after it, truncates a torn tail.
     // Cost does not grow with the segment's size. Returns nullptr for a
     // segment that holds no record (the caller deletes it).
-    static result<std::shared_ptr<segment>> open(const std::string& dir,
-                                                 const std::string& node_id, uint64_t group,
-                                                 uint64_t seq);
+    static result<std::shared_ptr<segment>> open(const std::string& dir, const std::string& node_id,
+                                                 uint64_t group, uint64_t seq);
 
     // One record inside the buffer given to append().
     struct record_ref {
@@ -93,7 +92,7 @@ public:
     uint64_t index_memory_bytes() const;
     const std::string& path() const { return _file->path(); }
 
-private:
+  private:
     segment(std::string dir, std::string node_id, uint64_t group, uint64_t seq, uint64_t uid,
             std::shared_ptr<file> data, std::shared_ptr<file> index);
     result<void> load_sparse_locked() const;
@@ -116,10 +115,10 @@ private:
     uint64_t _last = 0;
     uint64_t _last_term = 0;
     uint64_t _count = 0;
-    uint64_t _index_size = 0;                             // bytes in the index file
-    mutable bool _sparse_loaded = false;                  // lazily, on first read
-    mutable std::vector<format::index_entry> _sparse;     // when loaded
-    format::index_entry _last_index_entry{0, 0, 0};       // offset 0: none yet
+    uint64_t _index_size = 0;                          // bytes in the index file
+    mutable bool _sparse_loaded = false;               // lazily, on first read
+    mutable std::vector<format::index_entry> _sparse;  // when loaded
+    format::index_entry _last_index_entry{0, 0, 0};    // offset 0: none yet
 
     // Writer-thread state between append() and sync().
     uint64_t _write_end = 0;

@@ -161,8 +161,8 @@ result<wal_scan_outcome> scan_wal(file& f, const wal_record_fn& on_record) {
             }
         }
         if (!structure_ok) {
-            out.damage.push_back(
-                {bad_offset, std::nullopt, where(bad_offset) + ": record header checksum mismatch"});
+            out.damage.push_back({bad_offset, std::nullopt,
+                                  where(bad_offset) + ": record header checksum mismatch"});
             return out;
         }
         pos = body_offset + bh->body_len;

@@ -118,8 +118,7 @@ void wal_writer::run() {
                     _roll_done = _roll_requested;  // nothing to roll
                     _roll_cv.notify_all();
                 }
-                _cv.wait_for(lock, std::chrono::milliseconds(_cfg.retry_ms),
-                             [&] { return _stop; });
+                _cv.wait_for(lock, std::chrono::milliseconds(_cfg.retry_ms), [&] { return _stop; });
                 if (_stop) {
                     return;
                 }
@@ -131,9 +130,8 @@ void wal_writer::run() {
                 }
                 continue;
             }
-            _cv.wait(lock, [&] {
-                return _stop || !_queue.empty() || _roll_requested > _roll_done;
-            });
+            _cv.wait(lock,
+                     [&] { return _stop || !_queue.empty() || _roll_requested > _roll_done; });
             if (_roll_requested > _roll_done) {
                 roll = true;
                 roll_gen = _roll_requested;

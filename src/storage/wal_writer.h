@@ -33,15 +33,15 @@ struct wal_request {
     uint64_t first = 0;
     uint64_t last = 0;
     uint64_t term = 0;
-    bool is_truncate = false;  // a truncate record; no notice is sent
-    bytes records;             // encoded records
+    bool is_truncate = false;       // a truncate record; no notice is sent
+    bytes records;                  // encoded records
     std::vector<uint32_t> offsets;  // start of each record in `records`
 };
 
 class wal_writer {
-public:
+  public:
     class listener {
-    public:
+      public:
         virtual ~listener() = default;
         // The batch at file offset `batch_offset` of WAL file `seq` is durable.
         virtual void on_written(uint64_t seq, uint64_t batch_offset,
@@ -83,7 +83,7 @@ public:
     uint64_t batches() const;
     uint64_t syncs() const;
 
-private:
+  private:
     void run();
     result<void> open_next();
     void fail_batch(std::vector<std::shared_ptr<wal_request>>& batch, const error& err);

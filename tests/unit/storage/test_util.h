@@ -17,7 +17,7 @@
 namespace qmq::storage::test {
 
 class scratch_dir {
-public:
+  public:
     scratch_dir() {
         static int n = 0;
         _path = "/tmp/qmq-storage-test-" + std::to_string(::getpid()) + "-" + std::to_string(n++);
@@ -30,13 +30,14 @@ public:
     }
     const std::string& path() const { return _path; }
 
-private:
+  private:
     std::string _path;
 };
 
 // The payload of (group, index, term) is a function of the three, so a
 // reader can tell a right entry from an invented or damaged one.
-inline bytes payload_for(uint64_t group, uint64_t index, uint64_t term, std::size_t size_max = 600) {
+inline bytes payload_for(uint64_t group, uint64_t index, uint64_t term,
+                         std::size_t size_max = 600) {
     prng r(group * 1'000'003 + index * 7919 + term);
     const std::size_t n = static_cast<std::size_t>(r.below(size_max + 1));
     bytes b(n);
@@ -67,9 +68,8 @@ inline log_store_options small_options(const std::string& dir) {
 }
 
 // Collects notices until `count` appends are answered or the timeout passes.
-inline std::vector<durable_notice> wait_notices(log_store& s, std::size_t count,
-                                                std::chrono::milliseconds timeout =
-                                                    std::chrono::seconds(20)) {
+inline std::vector<durable_notice> wait_notices(
+    log_store& s, std::size_t count, std::chrono::milliseconds timeout = std::chrono::seconds(20)) {
     std::vector<durable_notice> all;
     const auto deadline = std::chrono::steady_clock::now() + timeout;
     while (all.size() < count && std::chrono::steady_clock::now() < deadline) {
