@@ -303,8 +303,10 @@ run_results run_bench(const options& o, std::ostream& human) {
         if (consumed >= routed && o.producers > 0) {
             break;
         }
-        if (now - std::max(producers_done_ns, drain_start_ns) >
-            static_cast<uint64_t>(o.drain_timeout_s * 1e9)) {
+        // drain_start_ns may be a little later than `now` (taken just above).
+        const uint64_t waiting_since = std::max(producers_done_ns, drain_start_ns);
+        if (now > waiting_since &&
+            now - waiting_since > static_cast<uint64_t>(o.drain_timeout_s * 1e9)) {
             break;
         }
     }
