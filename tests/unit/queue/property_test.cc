@@ -29,6 +29,7 @@ TEST(QueueProperty, MachineAgreesWithReferenceModel) {
         uint64_t now = 1'000;
         queue_state machine(cfg, now);
         reference_model model(cfg, now);
+        uint64_t added = 0, removed = 0;  // conservation of messages
         for (uint64_t step = 1; step <= model_steps; ++step) {
             now = gen.next_time(now);
             meta m{log_index(step), 1, now};
@@ -51,6 +52,33 @@ TEST(QueueProperty, MachineAgreesWithReferenceModel) {
             }
             if (const auto* e = std::get_if<enqueue_reply>(&got.r)) {
                 outcomes[static_cast<size_t>(e->outcome)]++;
+                bool dlx_refused = e->outcome == enqueue_outcome::rejected &&
+                                   cfg.overflow == overflow_policy::reject_publish_dlx;
+                added += e->outcome == enqueue_outcome::accepted || dlx_refused;
+            }
+            if (std::holds_alternative<settle>(cmd) || std::holds_alternative<dlx_settle>(cmd)) {
+                if (const auto* c = std::get_if<count_reply>(&got.r))
+                    removed += c->count;
+            }
+            if (const auto* d = std::get_if<dequeue>(&cmd); d && d->no_ack) {
+                const auto* g = std::get_if<dequeue_reply>(&got.r);
+                removed += g && g->code == status::ok;
+            }
+            for (const auto& e : got.effects) {
+                if (const auto* d = std::get_if<dropped>(&e))
+                    removed += d->refs.size();
+                if (cfg.dead_letter == dead_letter_strategy::at_most_once) {
+                    removed += std::holds_alternative<dead_letter>(e);
+                }
+            }
+            ASSERT_EQ(added - removed, machine.live_count()) << "seed " << seed << " step " << step;
+            if (cfg.single_active_consumer) {
+                // At most one consumer holds messages: hand-overs wait for it.
+                int holders = 0;
+                for (uint64_t c = 1; c <= 6; ++c) {
+                    holders += !machine.checked_out(consumer_id(c)).empty();
+                }
+                ASSERT_LE(holders, 1) << "seed " << seed << " step " << step;
             }
             ASSERT_EQ(machine.ready_count(), model.ready_count()) << "seed " << seed;
             ASSERT_EQ(machine.unacked_count(), model.unacked_count()) << "seed " << seed;
