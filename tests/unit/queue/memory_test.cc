@@ -5,21 +5,12 @@
 #include <malloc.h>
 
 #include "queue/machine.h"
+#include "unit/queue/build_flags.h"
 
 namespace qmq::queue {
 namespace {
 
-#if defined(__SANITIZE_ADDRESS__)
-constexpr bool sanitized = true;
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-constexpr bool sanitized = true;
-#else
-constexpr bool sanitized = false;
-#endif
-#else
-constexpr bool sanitized = false;
-#endif
+using testing::sanitized;
 
 uint64_t heap_in_use() {
     struct mallinfo2 mi = mallinfo2();

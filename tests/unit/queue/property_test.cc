@@ -5,6 +5,7 @@
 #include <array>
 
 #include "queue/snapshot.h"
+#include "unit/queue/build_flags.h"
 #include "unit/queue/random_stream.h"
 #include "unit/queue/reference_model.h"
 
@@ -15,7 +16,8 @@ using testing::random_config;
 using testing::reference_model;
 using testing::stream_generator;
 
-constexpr uint64_t model_seeds = 300;
+// Fewer streams in sanitizer/debug builds (the release build runs them all).
+constexpr uint64_t model_seeds = 300 / testing::slow_build_divisor;
 constexpr uint64_t model_steps = 1500;
 
 // Every reply and every effect of the machine equals the plain model's.
@@ -98,7 +100,7 @@ TEST(QueueProperty, MachineAgreesWithReferenceModel) {
     }
 }
 
-constexpr uint64_t determinism_seeds = 100;
+constexpr uint64_t determinism_seeds = 100 / testing::slow_build_divisor;
 constexpr uint64_t determinism_steps = 2000;
 
 // Two machines on the same stream, one rebuilt from a snapshot midway, end
