@@ -15,6 +15,8 @@
 //  - dead_letter (at-least-once): leader_effects() re-emits every dlx-pending
 //    message; the targets may receive a message twice, never zero times.
 //  - dropped / release_cursor / timer: state-like, repeating them is harmless.
+//  - queue_expired: a new leader that finds state.is_deleted() makes sure the
+//    queue is gone from the metadata (removal is idempotent).
 
 #include <cstdint>
 #include <variant>
