@@ -57,8 +57,12 @@ struct connection_opened {
     field_table client_properties;  // connection_name, capabilities, product...
 };
 
-// The connection is over (peer close, protocol error, dead peer, timeout).
-// Every open channel is gone with it; no per-channel events follow.
+// The connection is over; reported exactly once, and nothing follows it.
+// Every open channel is gone with it; no per-channel events are sent. When
+// the machine closes (protocol error, peer close, dead peer) it is reported
+// at once; after the owner's close_connection(), when close-ok arrives or the
+// close times out. reply_code 0 means the socket ends without an AMQP close
+// (bad protocol header, handshake timeout, missed heartbeats).
 struct connection_closed {
     uint16_t reply_code = 0;  // 200 for a normal close
     std::string reason;       // for the log line
@@ -115,7 +119,9 @@ class connection {
     template <typename M>
     void send(uint16_t channel, const M& m, const content* c = nullptr);
     // Sends channel.close and discards the peer's frames on that channel
-    // until its close-ok; the number can be reopened after that.
+    // until its close-ok; the number can be reopened after that. Reply texts
+    // get RabbitMQ's "NAME - " prefix (e.g. "NOT_FOUND - ") unless they
+    // already start with it.
     void close_channel(uint16_t channel, uint16_t reply_code, std::string reply_text,
                        uint16_t class_id = 0, uint16_t method_id = 0);
     // Sends connection.close and waits for close-ok (or close_timeout_ms).
@@ -159,18 +165,21 @@ class connection {
 
     struct channel {
         channel_state state = channel_state::closed;
-        // Content being assembled: the method, then header, then body frames.
+        // Content being assembled: the method, then a header, then bodies.
         std::optional<method> pending;
         std::optional<content> body;
         uint64_t body_remaining = 0;
         bool awaiting_header = false;
     };
 
-    // Handles one complete frame; false once the connection is closing.
+    void advance_clock(uint64_t now_ms);
+    bytes_view complete_carried(bytes_view data);
+    void on_unit(bytes_view unit);  // a protocol header or one whole frame
     void on_frame(const frame_view& f);
     void on_protocol_header(bytes_view header);
-    void on_method_frame0(const method& m);
-    void on_handshake_method(const method& m);
+    void on_closing_frame(const frame_view& f);
+    void on_handshake_method(method m);
+    void on_method0(method m);
     void on_channel_frame(const frame_view& f);
     void on_channel_method(uint16_t ch, channel& c, method m);
     void on_content_header(uint16_t ch, channel& c, bytes_view payload);
@@ -181,12 +190,16 @@ class connection {
     void on_open(const connection_open& m);
 
     void send_start();
-    // Hard error: connection.close with the code and text, then closing.
+    void send_blocked_state();
+    // Hard error: connection.close with the code and text, then closing;
+    // reports connection_closed at once.
     void fail(uint16_t code, std::string text, uint16_t class_id = 0, uint16_t method_id = 0);
+    // Soft error found by the machine: channel.close and channel_closed.
     void soft_fail(uint16_t ch, uint16_t code, std::string text, uint16_t class_id = 0,
                    uint16_t method_id = 0);
     void finish(uint16_t code, std::string reason, bool by_peer);
-    channel* find_channel(uint16_t ch);
+    void report_closed(uint16_t code, std::string reason, bool by_peer);
+    channel& slot(uint16_t ch);
     // Owner sends go out only on an open connection and an open channel (or
     // channel 0); anything else is dropped, as the peer could not take it.
     bool can_send(uint16_t ch) const;
@@ -202,21 +215,26 @@ class connection {
     uint16_t _channel_max;
     uint32_t _frame_max;
     uint16_t _heartbeat_s = 0;
-    std::string _mechanism;
     std::string _user;
     std::string _vhost;
+    std::string _mechanism;
     field_table _client_properties;
     bool _blocked = false;
+    bool _blocked_sent = false;  // what the client was last told
+    std::string _blocked_reason;
     bool _closed_reported = false;
+    bool _input_broken = false;  // framing lost after a frame error: ignore input
+    uint16_t _close_code = 0;    // of the connection.close we sent
+    std::string _close_text;
 
     std::vector<channel> _channels;  // indexed by channel number, grown on demand
-    bytes _in;                       // an incomplete frame carried between feeds
+    bytes _in;                       // an incomplete unit carried between feeds
     bytes _out;
     std::vector<connection_event> _events;
 
     uint64_t _now_ms = 0;
-    uint64_t _started_ms = 0;
     bool _clock_started = false;
+    uint64_t _started_ms = 0;
     uint64_t _last_received_ms = 0;
     uint64_t _last_sent_ms = 0;
     uint64_t _closing_since_ms = 0;

@@ -18,10 +18,14 @@ result<method> decode_connection_start(byte_reader& r) {
     connection_start m;
     m.version_major = r.u8();
     m.version_minor = r.u8();
+    if (!r.ok()) {
+        return error{501, "cannot decode connection.start: arguments truncated"};
+    }
     {
         auto t = decode_table(r);
         if (!t.ok()) {
-            return error{t.err().code, "connection.start server-properties: " + t.err().message};
+            return error{t.err().code,
+                         "cannot decode connection.start server-properties: " + t.err().message};
         }
         m.server_properties = std::move(t).value();
     }
@@ -38,10 +42,14 @@ result<method> decode_connection_start(byte_reader& r) {
 
 result<method> decode_connection_start_ok(byte_reader& r) {
     connection_start_ok m;
+    if (!r.ok()) {
+        return error{501, "cannot decode connection.start-ok: arguments truncated"};
+    }
     {
         auto t = decode_table(r);
         if (!t.ok()) {
-            return error{t.err().code, "connection.start-ok client-properties: " + t.err().message};
+            return error{t.err().code,
+                         "cannot decode connection.start-ok client-properties: " + t.err().message};
         }
         m.client_properties = std::move(t).value();
     }
@@ -338,10 +346,14 @@ result<method> decode_exchange_declare(byte_reader& r) {
         m.internal = (bits & 8u) != 0;
         m.nowait = (bits & 16u) != 0;
     }
+    if (!r.ok()) {
+        return error{501, "cannot decode exchange.declare: arguments truncated"};
+    }
     {
         auto t = decode_table(r);
         if (!t.ok()) {
-            return error{t.err().code, "exchange.declare arguments: " + t.err().message};
+            return error{t.err().code,
+                         "cannot decode exchange.declare arguments: " + t.err().message};
         }
         m.arguments = std::move(t).value();
     }
@@ -404,10 +416,13 @@ result<method> decode_exchange_bind(byte_reader& r) {
         uint8_t bits = r.u8();
         m.nowait = (bits & 1u) != 0;
     }
+    if (!r.ok()) {
+        return error{501, "cannot decode exchange.bind: arguments truncated"};
+    }
     {
         auto t = decode_table(r);
         if (!t.ok()) {
-            return error{t.err().code, "exchange.bind arguments: " + t.err().message};
+            return error{t.err().code, "cannot decode exchange.bind arguments: " + t.err().message};
         }
         m.arguments = std::move(t).value();
     }
@@ -441,10 +456,14 @@ result<method> decode_exchange_unbind(byte_reader& r) {
         uint8_t bits = r.u8();
         m.nowait = (bits & 1u) != 0;
     }
+    if (!r.ok()) {
+        return error{501, "cannot decode exchange.unbind: arguments truncated"};
+    }
     {
         auto t = decode_table(r);
         if (!t.ok()) {
-            return error{t.err().code, "exchange.unbind arguments: " + t.err().message};
+            return error{t.err().code,
+                         "cannot decode exchange.unbind arguments: " + t.err().message};
         }
         m.arguments = std::move(t).value();
     }
@@ -480,10 +499,13 @@ result<method> decode_queue_declare(byte_reader& r) {
         m.auto_delete = (bits & 8u) != 0;
         m.nowait = (bits & 16u) != 0;
     }
+    if (!r.ok()) {
+        return error{501, "cannot decode queue.declare: arguments truncated"};
+    }
     {
         auto t = decode_table(r);
         if (!t.ok()) {
-            return error{t.err().code, "queue.declare arguments: " + t.err().message};
+            return error{t.err().code, "cannot decode queue.declare arguments: " + t.err().message};
         }
         m.arguments = std::move(t).value();
     }
@@ -520,10 +542,13 @@ result<method> decode_queue_bind(byte_reader& r) {
         uint8_t bits = r.u8();
         m.nowait = (bits & 1u) != 0;
     }
+    if (!r.ok()) {
+        return error{501, "cannot decode queue.bind: arguments truncated"};
+    }
     {
         auto t = decode_table(r);
         if (!t.ok()) {
-            return error{t.err().code, "queue.bind arguments: " + t.err().message};
+            return error{t.err().code, "cannot decode queue.bind arguments: " + t.err().message};
         }
         m.arguments = std::move(t).value();
     }
@@ -613,10 +638,13 @@ result<method> decode_queue_unbind(byte_reader& r) {
     m.queue = read_shortstr(r);
     m.exchange = read_shortstr(r);
     m.routing_key = read_shortstr(r);
+    if (!r.ok()) {
+        return error{501, "cannot decode queue.unbind: arguments truncated"};
+    }
     {
         auto t = decode_table(r);
         if (!t.ok()) {
-            return error{t.err().code, "queue.unbind arguments: " + t.err().message};
+            return error{t.err().code, "cannot decode queue.unbind arguments: " + t.err().message};
         }
         m.arguments = std::move(t).value();
     }
@@ -680,10 +708,13 @@ result<method> decode_basic_consume(byte_reader& r) {
         m.exclusive = (bits & 4u) != 0;
         m.nowait = (bits & 8u) != 0;
     }
+    if (!r.ok()) {
+        return error{501, "cannot decode basic.consume: arguments truncated"};
+    }
     {
         auto t = decode_table(r);
         if (!t.ok()) {
-            return error{t.err().code, "basic.consume arguments: " + t.err().message};
+            return error{t.err().code, "cannot decode basic.consume arguments: " + t.err().message};
         }
         m.arguments = std::move(t).value();
     }

@@ -193,7 +193,7 @@ struct connection_update_secret {
     static constexpr std::string_view amqp_name = "connection.update-secret";
     static constexpr bool has_content = false;
     static constexpr bool synchronous = true;
-    static constexpr bool from_client = false;
+    static constexpr bool from_client = true;
     std::string new_secret{};
     std::string reason{};
 
@@ -206,7 +206,7 @@ struct connection_update_secret_ok {
     static constexpr std::string_view amqp_name = "connection.update-secret-ok";
     static constexpr bool has_content = false;
     static constexpr bool synchronous = false;
-    static constexpr bool from_client = true;
+    static constexpr bool from_client = false;
 
     bool operator==(const connection_update_secret_ok&) const = default;
 };

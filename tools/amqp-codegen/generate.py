@@ -34,7 +34,7 @@ CPP_TYPE = {
 # as RabbitMQ answers methods it does not accept from clients.
 SERVER_ONLY = {
     "connection.start", "connection.secure", "connection.tune", "connection.open-ok",
-    "connection.blocked", "connection.unblocked", "connection.update-secret",
+    "connection.blocked", "connection.unblocked", "connection.update-secret-ok",
     "channel.open-ok", "access.request-ok",
     "exchange.declare-ok", "exchange.delete-ok", "exchange.bind-ok", "exchange.unbind-ok",
     "queue.declare-ok", "queue.bind-ok", "queue.purge-ok", "queue.delete-ok", "queue.unbind-ok",
@@ -338,10 +338,13 @@ def gen_decode_fields(w, m):
             elif t == "longstr":
                 w("    m.%s = read_longstr(r);" % n)
             elif t == "table":
+                w("    if (!r.ok()) {")
+                w('        return error{501, "cannot decode %s: arguments truncated"};' % m["full"])
+                w("    }")
                 w("    {")
                 w("        auto t = decode_table(r);")
                 w("        if (!t.ok()) {")
-                w('            return error{t.err().code, "%s %s: " + t.err().message};' %
+                w('            return error{t.err().code, "cannot decode %s %s: " + t.err().message};' %
                   (m["full"], x["name"].replace("_", "-")))
                 w("        }")
                 w("        m.%s = std::move(t).value();" % n)
