@@ -71,6 +71,9 @@ result<void> validate(const options& o) {
     if (o.prefetch > 0 && o.ack_every > o.prefetch && !o.auto_ack) {
         return usage("--ack-every larger than --prefetch would stall the consumer");
     }
+    if (o.stall_timeout_s <= 0 || o.drain_timeout_s <= 0) {
+        return usage("--stall-timeout and --drain-timeout must be > 0");
+    }
     if (o.rate < 0) {
         return usage("--rate must be >= 0");
     }
@@ -151,6 +154,10 @@ result<options> parse_options(int argc, const char* const* argv) {
                  "publish --count first with no consumer, measure the broker, then drain");
     app.add_option("--drain-timeout", o.drain_timeout_s,
                    "seconds to wait for outstanding messages after publishing stops")
+        ->capture_default_str();
+    app.add_option("--stall-timeout", o.stall_timeout_s,
+                   "abort the run when no message is published, confirmed or consumed for "
+                   "this many seconds")
         ->capture_default_str();
     app.add_option("--broker-pid", o.broker_pids,
                    "broker pid: report its RSS and CPU with its child processes (repeatable: "

@@ -51,6 +51,7 @@ struct options {
     uint64_t count = 0;    // per producer; 0: run for duration_s
     bool backlog = false;  // publish everything first, then start consumers
     double drain_timeout_s = 30;
+    double stall_timeout_s = 60;   // abort when nothing moves for this long
     std::vector<int> broker_pids;  // several for a cluster: figures are summed
     std::vector<std::string> broker_data_dirs;
     std::string json_path;  // "-" for stdout

@@ -1,5 +1,7 @@
 #include "loadgen/run.h"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <chrono>
 #include <memory>
@@ -232,6 +234,9 @@ run_results run_bench(const options& o, std::ostream& human) {
     uint64_t producers_done_ns = 0;  // when every producer had finished
     uint64_t drain_start_ns = t0;    // consumers' start (later with a backlog)
     const uint64_t duration_ns = static_cast<uint64_t>(o.duration_s * 1e9);
+    const uint64_t stall_ns = static_cast<uint64_t>(o.stall_timeout_s * 1e9);
+    uint64_t last_progress = 0;
+    uint64_t last_progress_ns = t0;
 
     auto tick = [&](uint64_t now) {
         second_report s;
@@ -275,10 +280,26 @@ run_results run_bench(const options& o, std::ostream& human) {
         if (ctl.failed.load()) {
             break;
         }
+        const uint64_t progress = sum(producers, &producer::published) +
+                                  sum(producers, &producer::confirmed) +
+                                  sum(consumers, &consumer::consumed);
+        if (progress != last_progress) {
+            last_progress = progress;
+            last_progress_ns = now;
+        } else if (now - last_progress_ns > stall_ns && o.producers > 0) {
+            ctl.fail(
+                fmt::format("no message published, confirmed or consumed for {:.0f}s "
+                            "(broker blocking or stuck?)",
+                            o.stall_timeout_s));
+            break;
+        }
         if (o.count == 0 && now - t0 >= duration_ns) {
             ctl.stop_publishing.store(true);
+            if (o.producers == 0) {
+                break;  // consume-only run: the duration is the whole run
+            }
         }
-        if (producers_done_ns == 0 && ctl.producers_done.load() == o.producers) {
+        if (o.producers > 0 && producers_done_ns == 0 && ctl.producers_done.load() == o.producers) {
             producers_done_ns = now;
             if (o.backlog) {
                 if (auto f = probe.sample(now)) {
@@ -313,6 +334,11 @@ run_results run_bench(const options& o, std::ostream& human) {
     ctl.stop_publishing.store(true);
     ctl.consumers_go.store(true);
     ctl.stop_consuming.store(true);
+    if (ctl.failed.load()) {
+        // Unblock workers stuck in a send or receive on a broker that stopped
+        // answering; they then fail fast instead of holding the join.
+        ctl.shutdown_sockets();
+    }
     for (auto& th : threads) {
         th.join();
     }

@@ -1,5 +1,6 @@
 #include "loadgen/workers.h"
 
+#include <sys/socket.h>
 #include <time.h>
 
 #include <charconv>
@@ -66,6 +67,50 @@ std::string run_control::first_error() {
     return _first_error;
 }
 
+void run_control::add_socket(int fd) {
+    std::lock_guard lock(_mu);
+    _sockets.push_back(fd);
+}
+
+void run_control::remove_socket(int fd) {
+    std::lock_guard lock(_mu);
+    std::erase(_sockets, fd);
+}
+
+void run_control::shutdown_sockets() {
+    std::lock_guard lock(_mu);
+    for (int fd : _sockets) {
+        ::shutdown(fd, SHUT_RDWR);
+    }
+}
+
+namespace {
+
+// Registers a connected client's socket with the run for its lifetime; the
+// socket leaves the list before the client closes it (so no fd is reused).
+class socket_registration {
+  public:
+    socket_registration(run_control& ctl, client& c) : _ctl(ctl) {
+        if (c.state() != nullptr && amqp_get_sockfd(c.state()) >= 0) {
+            _fd = amqp_get_sockfd(c.state());
+            _ctl.add_socket(_fd);
+        }
+    }
+    ~socket_registration() {
+        if (_fd >= 0) {
+            _ctl.remove_socket(_fd);
+        }
+    }
+    socket_registration(const socket_registration&) = delete;
+    socket_registration& operator=(const socket_registration&) = delete;
+
+  private:
+    run_control& _ctl;
+    int _fd = -1;
+};
+
+}  // namespace
+
 // ---------------------------------------------------------------- producer
 
 producer::producer(uint32_t index, const options& o, const topology& t, run_control& ctl)
@@ -77,6 +122,7 @@ void producer::run() {
     const std::string& uri = _o.uris[_index % _o.uris.size()];
     auto r = c.connect(uri, "quorummq-bench producer " + std::to_string(_index));
     if (r) {
+        socket_registration reg(_ctl, c);
         r = publish_loop();
     }
     if (!r) {
@@ -275,6 +321,7 @@ void consumer::run() {
         r = subscribe();
     }
     if (r) {
+        socket_registration reg(_ctl, c);
         r = consume_loop_on(c);
     }
     if (!r) {

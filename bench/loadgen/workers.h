@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <mutex>
 #include <string>
+#include <vector>
 
 #include "loadgen/histogram.h"
 #include "loadgen/options.h"
@@ -40,9 +41,16 @@ struct run_control {
     void fail(const std::string& message);
     std::string first_error();
 
+    // Sockets of live connections, so an aborted run can unblock a worker
+    // stuck in a blocking send or receive (a broker that stopped reading).
+    void add_socket(int fd);
+    void remove_socket(int fd);
+    void shutdown_sockets();
+
   private:
     std::mutex _mu;
     std::string _first_error;
+    std::vector<int> _sockets;
 };
 
 // The latency histogram a worker fills and the reporter empties.
