@@ -4,6 +4,7 @@
 
 #include <array>
 
+#include "queue/describe.h"
 #include "queue/snapshot.h"
 #include "unit/queue/build_flags.h"
 #include "unit/queue/random_stream.h"
@@ -39,15 +40,11 @@ TEST(QueueProperty, MachineAgreesWithReferenceModel) {
             apply_result got = apply(m, cmd, machine);
             apply_result want = model.apply(m, cmd);
             commands++;
-            ASSERT_TRUE(got.r == want.r)
-                << "seed " << seed << " step " << step << " command #" << cmd.index();
-            ASSERT_EQ(got.effects.size(), want.effects.size())
-                << "seed " << seed << " step " << step << " command #" << cmd.index();
+            ASSERT_TRUE(got.r == want.r && got.effects == want.effects)
+                << "seed " << seed << " step " << step << ": " << describe(cmd)
+                << "\n machine: " << describe(got.r) << " | " << describe(got.effects)
+                << "\n model:   " << describe(want.r) << " | " << describe(want.effects);
             for (size_t i = 0; i < got.effects.size(); ++i) {
-                ASSERT_TRUE(got.effects[i] == want.effects[i])
-                    << "seed " << seed << " step " << step << " command #" << cmd.index()
-                    << " effect " << i << " kind " << got.effects[i].index() << " vs "
-                    << want.effects[i].index();
                 effect_kinds[got.effects[i].index()]++;
                 deliveries += std::holds_alternative<deliver>(got.effects[i]);
                 dead_letters += std::holds_alternative<dead_letter>(got.effects[i]);

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include "queue/describe.h"
 #include "queue/machine.h"
 #include "unit/queue/harness.h"
 
@@ -595,6 +596,24 @@ TEST(QueueLeader, LeaderEffectsRedeliverWhatIsCheckedOut) {
     auto e = leader_effects(q.state);
     ASSERT_EQ(e.size(), 1u);
     EXPECT_EQ(std::get<deliver>(e[0]), (deliver{consumer_id(1), a, 0, false}));
+}
+
+}  // namespace
+}  // namespace qmq::queue
+
+namespace qmq::queue {
+namespace {
+
+TEST(QueueDescribe, CommandsEffectsAndRepliesReadAsOneLine) {
+    EXPECT_EQ(describe(command{settle{consumer_id(3), {message_ref(7), message_ref(9)}}}),
+              "settle consumer=3 refs=[7 9]");
+    EXPECT_EQ(describe(effect{deliver{consumer_id(1), message_ref(5), 2, true}}),
+              "deliver consumer=1 ref=5 count=2 redelivered");
+    EXPECT_EQ(describe(effect{timer{}}), "timer at=never");
+    EXPECT_EQ(describe(reply{count_reply{status::ok, 4}}), "ok count=4");
+    EXPECT_EQ(describe(std::vector<effect>{queue_expired{},
+                                           dropped{drop_reason::purged, {message_ref(1)}}}),
+              "queue_expired; dropped purged [1]");
 }
 
 }  // namespace
