@@ -294,15 +294,19 @@ struct machine {
             return;
         }
         while (s._ready_count > 0 && !s._service.empty()) {
-            consumer_id id = std::get<2>(*s._service.begin());
+            // The set node is reused for the consumer's next place (no allocation).
+            auto node = s._service.extract(s._service.begin());
+            consumer_id id = std::get<2>(node.value());
             consumer_record& c = s._consumers.at(id);
-            s._service.erase(s._service.begin());
             auto [msg, p] = *take_next();
             give(id, c, msg);
             expose_next(p);
             // Round-robin: to the back of its priority band.
             c.service_seq = s._next_seq++;
-            refresh(id, c);
+            if (eligible(c)) {
+                node.value() = key_of(id, c);
+                s._service.insert(std::move(node));
+            }
         }
     }
 
