@@ -15,6 +15,9 @@
 namespace qmq::queue {
 
 // basic.publish routed to this queue. The message's ref is meta.index.
+// publisher_seq must grow per publisher; a seq <= the highest seen is a
+// duplicate, so after a failover unconfirmed enqueues are resent in order
+// before new ones (as rabbit_fifo's enqueuers require).
 struct enqueue {
     owner_id publisher;          // the publishing channel
     uint64_t publisher_seq = 0;  // confirm sequence (> 0), 0 = no confirm, no seq dedup
