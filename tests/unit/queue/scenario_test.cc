@@ -618,3 +618,86 @@ TEST(QueueDescribe, CommandsEffectsAndRepliesReadAsOneLine) {
 
 }  // namespace
 }  // namespace qmq::queue
+
+namespace qmq::queue {
+namespace {
+
+using testing::dropped_refs;
+using testing::effects_of;
+using testing::harness;
+
+TEST(QueueErrors, UnknownConsumersAndIdClashesAreRefused) {
+    harness q;
+    EXPECT_EQ(std::get<status_reply>(q.run(cancel{consumer_id(1)}).r).code,
+              status::unknown_consumer);
+    EXPECT_EQ(std::get<status_reply>(q.run(credit{consumer_id(1), 5}).r).code,
+              status::unknown_consumer);
+    q.consume(1);
+    EXPECT_EQ(std::get<status_reply>(q.run(cancel{consumer_id(1)}).r).code, status::ok);
+    EXPECT_EQ(std::get<status_reply>(q.run(cancel{consumer_id(1)}).r).code,
+              status::unknown_consumer);
+    q.consume(2);
+    // A consume id cannot be used for basic.get, nor a get id for basic.consume.
+    EXPECT_EQ(std::get<dequeue_reply>(q.run(dequeue{consumer_id(2), owner_id(1), false}).r).code,
+              status::consumer_exists);
+    q.run(cancel{consumer_id(2)});
+    q.publish();
+    q.run(dequeue{consumer_id(3), owner_id(1), false});
+    EXPECT_EQ(std::get<status_reply>(q.consume(3).r).code, status::consumer_exists);
+}
+
+TEST(QueueErrors, TouchAnswersDeclareOkCounts) {
+    harness q;
+    q.publish();
+    q.publish();
+    q.consume(1, 1);
+    auto r = std::get<counts_reply>(q.run(touch{}).r);
+    EXPECT_EQ(r.message_count, 1u);
+    EXPECT_EQ(r.consumer_count, 1u);
+}
+
+TEST(QueueDeadLetter, DeleteDropsAtLeastOncePendingMessagesToo) {
+    queue_config cfg;
+    cfg.dead_letter = dead_letter_strategy::at_least_once;
+    harness q(cfg);
+    auto a = q.publish();
+    q.consume(1);
+    q.reject(1, {a});
+    auto r = q.run(delete_queue{});
+    EXPECT_EQ(dropped_refs(r, drop_reason::queue_deleted), std::vector<message_ref>{a});
+    EXPECT_EQ(q.state.live_count(), 0u);
+}
+
+TEST(QueueExpires, TheCommandThatFindsTheQueueExpiredIsAnsweredDeleted) {
+    queue_config cfg;
+    cfg.expires_ms = 10;
+    harness q(cfg);
+    q.now_ms += 11;  // no tick arrived in time
+    auto r = q.consume(1);
+    EXPECT_EQ(std::get<status_reply>(r.r).code, status::queue_deleted);
+    EXPECT_EQ(effects_of<queue_expired>(r).size(), 1u);
+}
+
+TEST(QueueLeader, LeaderEffectsCoverActiveConsumerDeadLettersAndTimer) {
+    queue_config cfg;
+    cfg.single_active_consumer = true;
+    cfg.dead_letter = dead_letter_strategy::at_least_once;
+    cfg.message_ttl_ms = 1000;
+    harness q(cfg);
+    q.consume(1, 1);
+    auto a = q.publish();
+    auto b = q.publish();
+    q.reject(1, {a});  // a pending dead-letter; b delivered next
+    auto e = leader_effects(q.state);
+    ASSERT_EQ(e.size(), 3u);
+    EXPECT_EQ(std::get<consumer_activated>(e[0]).consumer, consumer_id(1));
+    EXPECT_EQ(std::get<deliver>(e[1]).ref, b);
+    EXPECT_EQ(std::get<dead_letter>(e[2]).ref, a);
+    q.publish();  // waits: prefetch 1, and expires at a known time
+    e = leader_effects(q.state);
+    ASSERT_TRUE(std::holds_alternative<timer>(e.back()));
+    EXPECT_EQ(std::get<timer>(e.back()).at_ms, q.now_ms + 1000 + 1);
+}
+
+}  // namespace
+}  // namespace qmq::queue
