@@ -28,8 +28,8 @@ struct snapshot_codec {
     static std::optional<uint64_t> get_opt(byte_reader& r) {
         uint8_t present = r.u8();
         uint64_t v = r.u64();
-        if (present > 1) {
-            r.fail();
+        if (present > 1 || (present == 0 && v != 0)) {
+            r.fail();  // one encoding per value
         }
         return present ? std::optional<uint64_t>(v) : std::nullopt;
     }
@@ -201,6 +201,9 @@ struct snapshot_codec {
         }
         for (uint64_t i = 0; i < consumers; ++i) {
             consumer_id id(r.u64());
+            if (!s._consumers.empty() && !(s._consumers.rbegin()->first < id)) {
+                return corrupt("consumers out of order");
+            }
             consumer_record rec;
             rec.owner = owner_id(r.u64());
             rec.prefetch = r.u32();
@@ -220,9 +223,10 @@ struct snapshot_codec {
             rec.status = static_cast<consumer_status>(st);
             for (uint64_t j = 0; j < n; ++j) {
                 message_record m = get_msg(r);
-                if (!rec.checked_out.emplace(m.ref, m).second) {
-                    return corrupt("duplicate checked-out message");
+                if (!rec.checked_out.empty() && !(rec.checked_out.rbegin()->first < m.ref)) {
+                    return corrupt("checked-out messages out of order");
                 }
+                rec.checked_out.emplace(m.ref, m);
             }
             s._unacked_count += n;
             if (rec.kind == consumer_kind::consume && rec.status != consumer_status::cancelled) {
@@ -245,6 +249,9 @@ struct snapshot_codec {
         for (uint64_t i = 0; i < dlx; ++i) {
             message_record m = get_msg(r);
             uint8_t reason = r.u8();
+            if (!s._dlx_pending.empty() && !(s._dlx_pending.rbegin()->first < m.ref)) {
+                return corrupt("dlx entries out of order");
+            }
             if (reason > 3 ||
                 !s._dlx_pending
                      .emplace(m.ref, dlx_entry{m, static_cast<dead_letter_reason>(reason)})
@@ -258,6 +265,9 @@ struct snapshot_codec {
         }
         for (uint64_t i = 0; i < pubs; ++i) {
             owner_id owner(r.u64());
+            if (!s._publisher_seq.empty() && !(s._publisher_seq.rbegin()->first < owner)) {
+                return corrupt("publishers out of order");
+            }
             s._publisher_seq[owner] = r.u64();
         }
         uint64_t dedup = r.u64();
