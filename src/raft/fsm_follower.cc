@@ -46,7 +46,7 @@ void fsm::send_append_ack() {
     const log_index durable = _opts.bugs.count_non_durable ? _log.last_index() : _log.durable();
     const log_index match = std::min(durable, _leader_matched);
     _ack_pending = match < _leader_matched;
-    if (_leader == no_node) {
+    if (_leader == no_node || match == log_index{}) {
         return;
     }
     message r;
@@ -72,7 +72,11 @@ void fsm::on_append(message& m) {
     if (last_new) {
         _leader_matched = std::max(_leader_matched, *last_new);
         _log.commit_to(std::min(m.commit, *last_new));
-        send_append_ack();
+        if (_opts.bugs.count_non_durable || _log.durable() >= _leader_matched) {
+            send_append_ack();
+        } else {
+            _ack_pending = true;  // on_durable sends it
+        }
         return;
     }
     // Reject with a hint: the largest index <= m.index whose term is <= the

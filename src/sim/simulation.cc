@@ -187,7 +187,7 @@ void simulation::choose_scenario() {
     _raft.heartbeat_ticks = 2;
     _raft.pre_vote = _rng.below(4) != 0;
     _raft.check_quorum = _rng.below(4) != 0;
-    _raft.append_entries_max = static_cast<uint32_t>(_rng.between(1, 8));
+    _raft.append_entries_max = static_cast<uint32_t>(_rng.between(1, 4));
     _raft.append_bytes_max = _rng.between(64, 1024);
     _raft.inflight_msgs_max = static_cast<uint32_t>(_rng.between(1, 16));
     _raft.inflight_bytes_max = _rng.between(256, 8192);
@@ -209,8 +209,10 @@ void simulation::choose_scenario() {
     _crash_ppm =
         static_cast<uint32_t>(stormy ? _rng.between(5'000, 30'000) : _rng.between(200, 2'000));
     _down_max = _rng.between(20, 800);
-    _partition_ppm = static_cast<uint32_t>(_rng.between(200, 3'000));
-    _heal_ppm = static_cast<uint32_t>(_rng.between(1'000, 10'000));
+    _partition_ppm = static_cast<uint32_t>(stormy ? _rng.between(3'000, 20'000)
+                                                  : _rng.between(200, 3'000));
+    _heal_ppm = static_cast<uint32_t>(stormy ? _rng.between(5'000, 30'000)
+                                             : _rng.between(1'000, 10'000));
     _propose_ppm = static_cast<uint32_t>(_rng.between(30'000, 300'000));
     _read_ppm = static_cast<uint32_t>(_rng.between(5'000, 50'000));
     _transfer_ppm = static_cast<uint32_t>(_rng.below(1'000));
@@ -449,11 +451,13 @@ void simulation::random_faults() {
         }
     }
     if (_rng.chance_ppm(_partition_ppm)) {
-        const auto kind = _rng.below(3);
+        const auto kind = _rng.below(4);
         const std::size_t count = _nodes.size();
-        if (kind == 0) {
-            // Isolate one node both ways.
-            const node_id victim = _nodes[_rng.below(count)].id;
+        if (kind == 0 || kind == 3) {
+            // Isolate one node both ways; kind 3 aims at the leader (its
+            // fresh entries are then on a minority: Figure 8's setting).
+            node_state* leader = kind == 3 ? find_leader() : nullptr;
+            const node_id victim = leader ? leader->id : _nodes[_rng.below(count)].id;
             for (auto& n : _nodes) {
                 if (n.id != victim) {
                     _net.cut_both(victim, n.id);
