@@ -152,6 +152,8 @@ void classic_queue::on_deliver(const queue::deliver& d) {
     const message_ptr keep = *msg;
     ch->deliver(*this, d.consumer, ce.tag, ce.no_ack, d.ref, keep, d.redelivered);
     if (ce.no_ack) {
+        // Sent and never coming back: free the body now, settle after.
+        _store->remove(d.ref);
         // Batch consecutive no-ack settles of one consumer into one command.
         if (!_followups.empty()) {
             if (auto* s = std::get_if<queue::settle>(&_followups.back());

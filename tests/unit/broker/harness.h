@@ -123,7 +123,13 @@ class client {
         d.exclusive = exclusive;
         d.auto_delete = auto_delete;
         send(d);
-        return last<amqp::queue_declare_ok>();
+        // A refused declare closes the channel instead; callers check that.
+        if (!sink.out.empty()) {
+            if (const auto* ok = std::get_if<amqp::queue_declare_ok>(&sink.out.back().m)) {
+                return *ok;
+            }
+        }
+        return {};
     }
     void bind(std::string queue, std::string exchange, std::string key,
               amqp::field_table args = {}) {
