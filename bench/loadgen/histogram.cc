@@ -108,8 +108,9 @@ uint64_t histogram::percentile(double percentile) const {
     }
     percentile = std::clamp(percentile, 0.0, 100.0);
     // The rank of the value asked for, 1-based: ceil(p% of total), at least 1.
-    auto target =
-        static_cast<uint64_t>(std::ceil(percentile / 100.0 * static_cast<double>(_total)));
+    // (Less a hair: 99.9 / 100 * 1000 is 999.0000000000001 in doubles.)
+    const double rank = percentile / 100.0 * static_cast<double>(_total);
+    auto target = static_cast<uint64_t>(std::ceil(rank - rank * 1e-12));
     target = std::clamp<uint64_t>(target, 1, _total);
     uint64_t seen = 0;
     for (std::size_t i = 0; i < _counts.size(); ++i) {

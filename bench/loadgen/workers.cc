@@ -18,6 +18,7 @@ constexpr timeval confirm_wait_tv{0, 100'000};            // re-check stop flags
 constexpr timeval consume_wait_tv{0, 50'000};             // ... and ack a partial batch
 constexpr uint64_t rate_catch_up_max_ns = 1'000'000'000;  // burst at most 1 s behind
 constexpr auto go_poll = std::chrono::milliseconds(10);
+constexpr uint64_t unconfirmed_poll_every = 256;  // publishes between looks at the socket
 
 void sleep_until_ns(uint64_t deadline_ns) {
     timespec ts{static_cast<time_t>(deadline_ns / 1'000'000'000),
@@ -192,7 +193,10 @@ result<void> producer::publish_loop() {
         published.store(_next_tag - 1, std::memory_order_relaxed);
         last_publish_ns.store(s.sent_ns, std::memory_order_relaxed);
         deliveries_routed.fetch_add(rt.queues.size(), std::memory_order_relaxed);
-        if (_o.confirm > 0) {
+        // With confirms, read acks as they come (their latency is measured);
+        // without, still look now and then so a channel.close (say, an
+        // exchange that does not exist) stops the run instead of going unseen.
+        if (_o.confirm > 0 || _next_tag % unconfirmed_poll_every == 0) {
             if (auto r = handle_frames(false); !r) {
                 return r;
             }
@@ -233,6 +237,10 @@ result<void> producer::handle_frames(bool block) {
             continue;
         }
         const amqp_method_t& m = frame.payload.method;
+        const bool is_confirm = m.id == AMQP_BASIC_ACK_METHOD || m.id == AMQP_BASIC_NACK_METHOD;
+        if (is_confirm && _o.confirm == 0) {
+            return error{3, "broker sent a confirm to a channel not in confirm mode"};
+        }
         if (m.id == AMQP_BASIC_ACK_METHOD) {
             const auto* a = static_cast<amqp_basic_ack_t*>(m.decoded);
             if (a->delivery_tag >= _next_tag) {

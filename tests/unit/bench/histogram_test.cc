@@ -86,8 +86,10 @@ TEST(Histogram, PercentileMatchesSortedSampleWithinPrecision) {
         h.record(v);
     }
     std::sort(values.begin(), values.end());
-    for (double p : {50.0, 90.0, 99.0, 99.9}) {
-        const auto rank = static_cast<std::size_t>(std::ceil(p / 100.0 * values.size())) - 1;
+    // Per mille, so the reference rank is exact integer arithmetic.
+    for (std::size_t per_mille : {500u, 900u, 990u, 999u}) {
+        const double p = static_cast<double>(per_mille) / 10.0;
+        const std::size_t rank = (per_mille * values.size() + 999) / 1000 - 1;
         const double want = static_cast<double>(values[rank]);
         const double got = static_cast<double>(h.percentile(p));
         EXPECT_GE(got, want) << "p" << p;
