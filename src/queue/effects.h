@@ -91,7 +91,9 @@ struct queue_expired {
 // still live. `live` lists live refs below snapshot_index in ascending order,
 // from the oldest, at most release_live_max of them; when `truncated`, every
 // entry above live.back() must also be kept. So one old unacknowledged message
-// pins its own entry, not the gigabytes behind it.
+// pins its own entry, not the gigabytes behind it. live.front() (or
+// snapshot_index + 1 when live is empty) is the index below which no live
+// message remains.
 struct release_cursor {
     log_index snapshot_index;
     std::vector<message_ref> live;
