@@ -146,6 +146,7 @@ std::vector<log_entry> raft_log::slice(log_index from, uint32_t count_max, uint6
     if (from <= _snap.index || from > last_index()) {
         return out;
     }
+    out.reserve(std::min<uint64_t>(count_max, last_index().value - from.value + 1));
     for (log_index i = from; i <= last_index() && out.size() < count_max; i = i.next()) {
         const auto& e = _entries[offset(i)];
         const uint64_t size = entry_size(e);
@@ -179,6 +180,9 @@ std::vector<log_entry> raft_log::take_unpersisted() {
     if (_persist_from <= _snap.index) {
         _persist_from = _snap.index.next();
     }
+    if (_persist_from <= last_index()) {
+        out.reserve(last_index().value - _persist_from.value + 1);
+    }
     for (log_index i = _persist_from; i <= last_index(); i = i.next()) {
         out.push_back(_entries[offset(i)]);
     }
@@ -188,6 +192,7 @@ std::vector<log_entry> raft_log::take_unpersisted() {
 
 std::vector<log_entry> raft_log::take_committed() {
     std::vector<log_entry> out;
+    out.reserve(_committed.value - _applied.value);
     for (log_index i = _applied.next(); i <= _committed; i = i.next()) {
         out.push_back(_entries[offset(i)]);
     }
