@@ -131,15 +131,20 @@ result<void> log_store::recover() {
             if (!*s) {
                 continue;
             }
-            if (!g.segments.empty() && (*s)->first() <= g.segments.back()->last()) {
+            if (!(*s)->empty() && !g.segments.empty() &&
+                (*s)->first() <= g.segments.back()->last()) {
                 mark_damaged(g, "segment " + (*s)->path() + " overlaps the one before it", false);
                 continue;
             }
             g.segments.push_back(std::move(*s));
         }
-        if (!g.segments.empty()) {
-            g.seg_last = g.last = g.segments.back()->last();
-            g.first = g.segments.front()->first();
+        for (const auto& s : g.segments) {
+            if (!s->empty()) {
+                g.seg_last = g.last = s->last();
+                if (g.first == 0) {
+                    g.first = s->first();
+                }
+            }
         }
     }
 
@@ -178,22 +183,53 @@ result<void> log_store::recover() {
             _closed.push_back(seq);
             continue;
         }
-        auto outcome = scan_wal(**f, [&](const format::record_header& rh, uint64_t offset) {
-            apply_recovered(rh, seq, offset);
-        });
+        auto outcome = scan_wal(
+            **f,
+            [&](const format::record_header& rh, uint64_t offset) {
+                apply_recovered(rh, seq, offset);
+            },
+            [&](const wal_damage& d) {
+                _keep_wal[seq] = true;
+                if (d.group) {
+                    mark_damaged(group_locked(*d.group), d.message, true);
+                } else {
+                    _unattributable.push_back(d.message);
+                }
+            });
         if (!outcome) {
             return outcome.err();
         }
-        for (const auto& d : outcome->damage) {
-            _keep_wal[seq] = true;
-            if (d.group) {
-                mark_damaged(group_locked(*d.group), d.message, true);
-            } else {
-                _unattributable.push_back(d.message);
-            }
-        }
         _wal_files[seq] = std::move(*f);
         _closed.push_back(seq);
+    }
+    // A bad record at a segment's tail is a flush torn by a crash when the
+    // WAL still holds the entries from there on (it is deleted only after
+    // the flush is durable); otherwise the segment is damaged.
+    for (auto& [id, g] : _groups) {
+        for (std::size_t k = 0; k < g->segments.size() && g->error.empty(); ++k) {
+            auto& s = g->segments[k];
+            if (!s->tail_damage()) {
+                continue;
+            }
+            const bool last = k + 1 == g->segments.size();
+            const uint64_t valid_last =
+                !s->empty() ? s->last() : (k > 0 ? g->segments[k - 1]->last() : 0);
+            const bool covered =
+                last && !g->wal.empty() && (valid_last == 0 || g->wal_first <= valid_last + 1);
+            if (!covered) {
+                mark_damaged(*g, *s->tail_damage(), false);
+                break;
+            }
+            if (auto r = s->cut_tail(); !r) {
+                return r;
+            }
+            if (s->empty()) {
+                if (auto r = s->remove_files(); !r) {
+                    return r;
+                }
+                g->segments.pop_back();
+            }
+        }
     }
     if (!_unattributable.empty()) {
         // Whose records were lost cannot be known: no group may start as if
@@ -605,7 +641,7 @@ result<std::vector<entry>> log_store::read(group_id gid, log_index from_i, log_i
             if (sf == 0 || sf > seg_hi) {
                 break;
             }
-            if (sl < from) {
+            if (sl < from || from > seg_hi) {
                 continue;
             }
             plan.push_back({s, nullptr, std::nullopt, std::max(from, sf), std::min(seg_hi, sl)});

@@ -66,8 +66,11 @@ void log_store::segment_loop() {
 }
 
 result<void> log_store::sync_segments() {
-    const uint64_t closed = _writer->roll_and_wait();
+    uint64_t closed = _writer->roll_and_wait();
     std::unique_lock lock(_mu);
+    for (uint64_t seq : _closed) {
+        closed = std::max(closed, seq);  // recovered files still waiting
+    }
     const uint64_t gen = ++_compaction_gen;
     for (auto& [id, g] : _groups) {
         g->compaction_due = true;

@@ -245,6 +245,7 @@ result<std::shared_ptr<segment>> segment::open(const std::string& dir, const std
     uint64_t last_term = 0;
     record_cursor c(**data, scan_from, *size);
     uint64_t end = scan_from;
+    std::optional<std::string> damage;
     for (;;) {
         auto st = c.next();
         if (!st) {
@@ -254,8 +255,7 @@ result<std::shared_ptr<segment>> segment::open(const std::string& dir, const std
             break;
         }
         if (*st != record_cursor::status::ok) {
-            QMQ_LOG_WARN("segment {}: dropping torn tail at offset {} ({})", path,
-                         c.record_offset(), status_text(*st));
+            damage = corrupt(path, c.record_offset(), status_text(*st)).message;
             break;
         }
         ++count;
@@ -263,15 +263,15 @@ result<std::shared_ptr<segment>> segment::open(const std::string& dir, const std
         last_term = c.header().term;
         end = c.position();
     }
-    if (end < *size) {
-        if (auto r = (*data)->truncate(end); !r) {
-            return r.err();
-        }
-        if (auto r = (*data)->datasync(); !r) {
-            return r.err();
-        }
-    }
+    s->_tail_damage = damage;
+    s->_size = s->_write_end = end;
+    s->_index_size = index_size;
+    s->_last_index_entry = start;
+    s->_sparse_loaded = false;
     if (count == 0) {
+        if (damage) {
+            return s;  // empty but for a bad record: the caller decides
+        }
         if (auto r = s->remove_files(); !r) {
             return r.err();
         }
@@ -286,13 +286,9 @@ result<std::shared_ptr<segment>> segment::open(const std::string& dir, const std
         return corrupt(path, format::file_header_size, status_text(*st));
     }
     s->_first = fc.header().index;
-    s->_size = s->_write_end = end;
     s->_last = last;
     s->_last_term = last_term;
     s->_count = count;
-    s->_index_size = index_size;
-    s->_last_index_entry = start;
-    s->_sparse_loaded = false;
     return s;
 }
 
@@ -404,6 +400,7 @@ result<void> segment::read(uint64_t from, uint64_t to, uint64_t bytes_max,
                            std::vector<entry>& out) const {
     uint64_t start;
     uint64_t end;
+    uint64_t truncations;
     {
         std::lock_guard lock(_mu);
         if (auto r = load_sparse_locked(); !r) {
@@ -411,6 +408,7 @@ result<void> segment::read(uint64_t from, uint64_t to, uint64_t bytes_max,
         }
         start = start_offset_locked(from);
         end = _size;
+        truncations = _truncations;
     }
     record_cursor c(*_file, start, end);
     uint64_t taken = 0;
@@ -423,6 +421,10 @@ result<void> segment::read(uint64_t from, uint64_t to, uint64_t bytes_max,
             return ok_result();
         }
         if (*st != record_cursor::status::ok) {
+            std::lock_guard lock(_mu);
+            if (_truncations != truncations) {
+                return ok_result();  // records past `to` were cut meanwhile
+            }
             return corrupt(path(), c.record_offset(), status_text(*st));
         }
         const auto& h = c.header();
@@ -437,7 +439,7 @@ result<void> segment::read(uint64_t from, uint64_t to, uint64_t bytes_max,
             out.push_back(
                 entry{log_index(h.index), term_t(h.term), h.type, bytes(p.begin(), p.end())});
             taken += p.size();
-            if (taken >= bytes_max) {
+            if (taken >= bytes_max || h.index == to) {
                 return ok_result();
             }
         }
@@ -533,6 +535,7 @@ result<bool> segment::truncate_from(uint64_t index) {
         last_term = c.header().term;
     }
     std::lock_guard lock(_mu);
+    ++_truncations;
     _sparse.resize(keep);
     _last_index_entry = start;
     _index_size = index_size;
@@ -653,6 +656,18 @@ result<std::shared_ptr<segment>> segment::rewrite(std::span<const uint64_t> keep
     s->_sparse_loaded = true;
     s->_last_index_entry = b.entries.empty() ? index_entry{0, 0, 0} : b.entries.back();
     return s;
+}
+
+result<void> segment::cut_tail() {
+    QMQ_LOG_WARN("{}: cutting the tail of a flush torn by a crash", *_tail_damage);
+    if (auto r = _file->truncate(_size); !r) {
+        return r;
+    }
+    if (auto r = _file->datasync(); !r) {
+        return r;
+    }
+    _tail_damage.reset();
+    return ok_result();
 }
 
 result<void> segment::remove_files() const {

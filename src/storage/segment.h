@@ -41,9 +41,11 @@ class segment {
                                                    const std::string& node_id, uint64_t group,
                                                    uint64_t seq);
     // Opens an existing segment at start-up: reads the header and the last
-    // index entry, scans only the records after it, truncates a torn tail.
-    // Cost does not grow with the segment's size. Returns nullptr for a
-    // segment that holds no record (the caller deletes it).
+    // index entry and scans only the records after it, so the cost does not
+    // grow with the segment's size. A bad record in that tail is reported by
+    // tail_damage() and left in place: the caller decides whether it is a
+    // flush torn by a crash (its WAL file still holds the entries: cut_tail())
+    // or damage. Returns nullptr for a segment that holds no record.
     static result<std::shared_ptr<segment>> open(const std::string& dir, const std::string& node_id,
                                                  uint64_t group, uint64_t seq);
 
@@ -71,6 +73,11 @@ class segment {
     result<std::shared_ptr<segment>> rewrite(std::span<const uint64_t> keep) const;
 
     result<void> remove_files() const;
+
+    // Set by open() when the scanned tail holds a bad record (message names
+    // file and offset); the published state covers the records before it.
+    const std::optional<std::string>& tail_damage() const { return _tail_damage; }
+    result<void> cut_tail();
 
     // Appends to `out` the records with index in [from, to], stopping after
     // `bytes_max` payload bytes (at least one entry is returned). Corruption
@@ -115,8 +122,9 @@ class segment {
     uint64_t _last = 0;
     uint64_t _last_term = 0;
     uint64_t _count = 0;
-    uint64_t _index_size = 0;                          // bytes in the index file
-    mutable bool _sparse_loaded = false;               // lazily, on first read
+    uint64_t _index_size = 0;             // bytes in the index file
+    uint64_t _truncations = 0;            // lets a reader tell damage from a concurrent cut
+    mutable bool _sparse_loaded = false;  // lazily, on first read
     mutable std::vector<format::index_entry> _sparse;  // when loaded
     format::index_entry _last_index_entry{0, 0, 0};    // offset 0: none yet
 
@@ -127,6 +135,7 @@ class segment {
     uint64_t _pending_last_term = 0;
     uint64_t _pending_count = 0;
     std::vector<format::index_entry> _pending_index;
+    std::optional<std::string> _tail_damage;
 };
 
 }  // namespace qmq::storage

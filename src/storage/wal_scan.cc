@@ -33,8 +33,8 @@ bool parse_body(bytes_view body, uint64_t body_offset, uint32_t count,
     return true;
 }
 
-// True when a fully valid batch starts anywhere in `rest`.
-bool valid_batch_in(bytes_view rest) {
+// Where the first fully valid batch in `rest` starts, if any.
+std::optional<std::size_t> valid_batch_in(bytes_view rest) {
     for (std::size_t at = 0; at + format::batch_header_size <= rest.size(); ++at) {
         if (rest[at] != std::byte{'B'}) {
             continue;
@@ -52,16 +52,17 @@ bool valid_batch_in(bytes_view rest) {
                 all_ok = all_ok && r.payload_ok;
             }
             if (all_ok) {
-                return true;
+                return at;
             }
         }
     }
-    return false;
+    return std::nullopt;
 }
 
 }  // namespace
 
-result<wal_scan_outcome> scan_wal(file& f, const wal_record_fn& on_record) {
+result<wal_scan_outcome> scan_wal(file& f, const wal_record_fn& on_record,
+                                  const wal_damage_fn& on_damage) {
     auto size_r = f.size();
     if (!size_r) {
         return size_r.err();
@@ -73,27 +74,35 @@ result<wal_scan_outcome> scan_wal(file& f, const wal_record_fn& on_record) {
     bytes body;
     std::vector<parsed_record> recs;
 
-    auto later_valid = [&](uint64_t from) -> result<bool> {
+    // Offset of the next valid batch at or after `from`, if any.
+    auto later_valid = [&](uint64_t from) -> result<std::optional<uint64_t>> {
         bytes rest(size - from);
         auto n = f.read_at(rest, from);
         if (!n) {
             return n.err();
         }
         rest.resize(*n);
-        return valid_batch_in(rest);
+        auto at = valid_batch_in(rest);
+        return at ? std::optional<uint64_t>(from + *at) : std::nullopt;
+    };
+    auto report = [&](wal_damage d) {
+        on_damage(d);
+        out.damage.push_back(std::move(d));
     };
     auto where = [&](uint64_t offset) {
         return "wal " + f.path() + " offset " + std::to_string(offset);
     };
-    // A bad batch at `pos`: the torn tail, or damage if a valid batch follows.
+    // A bad batch at `pos`: the torn tail, or damage if a valid batch
+    // follows (then true, with pos moved to that batch).
     auto bad_batch = [&](uint64_t bad_offset, const std::string& what) -> result<bool> {
         auto later = later_valid(pos + 1);
         if (!later) {
             return later.err();
         }
         if (*later) {
-            out.damage.push_back({bad_offset, std::nullopt, where(bad_offset) + ": " + what});
-            return false;
+            report({bad_offset, std::nullopt, where(bad_offset) + ": " + what});
+            pos = **later;
+            return true;
         }
         QMQ_LOG_WARN("{}: dropping torn tail ({}, {} bytes)", where(pos), what, size - pos);
         if (auto r = f.truncate(pos); !r) {
@@ -119,6 +128,9 @@ result<wal_scan_outcome> scan_wal(file& f, const wal_record_fn& on_record) {
             auto r = bad_batch(pos, "bad or incomplete batch header");
             if (!r) {
                 return r.err();
+            }
+            if (*r) {
+                continue;
             }
             return out;
         }
@@ -148,22 +160,30 @@ result<wal_scan_outcome> scan_wal(file& f, const wal_record_fn& on_record) {
                 }
                 return out;
             }
+            if (!structure_ok) {
+                // Records before the break are whole; the rest of the batch
+                // cannot be attributed. Resume at the next valid batch.
+                for (const auto& r : recs) {
+                    if (r.payload_ok) {
+                        on_record(r.header, r.offset);
+                    }
+                }
+                report({bad_offset, std::nullopt,
+                        where(bad_offset) + ": record header checksum mismatch"});
+                pos = **later;
+                continue;
+            }
         }
         // A complete batch (possibly with damage in the middle of the file).
         for (const auto& r : recs) {
             if (r.payload_ok) {
                 on_record(r.header, r.offset);
             } else {
-                out.damage.push_back({r.offset, r.header.group,
-                                      where(r.offset) + ": payload checksum mismatch (group " +
-                                          std::to_string(r.header.group) + " index " +
-                                          std::to_string(r.header.index) + ")"});
+                report({r.offset, r.header.group,
+                        where(r.offset) + ": payload checksum mismatch (group " +
+                            std::to_string(r.header.group) + " index " +
+                            std::to_string(r.header.index) + ")"});
             }
-        }
-        if (!structure_ok) {
-            out.damage.push_back({bad_offset, std::nullopt,
-                                  where(bad_offset) + ": record header checksum mismatch"});
-            return out;
         }
         pos = body_offset + bh->body_len;
     }

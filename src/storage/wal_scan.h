@@ -30,13 +30,17 @@ struct wal_damage {
 
 struct wal_scan_outcome {
     std::optional<uint64_t> torn_at;  // the file was cut back to this size
-    std::vector<wal_damage> damage;   // after an unattributable one the scan stops
+    std::vector<wal_damage> damage;
 };
 
 using wal_record_fn = std::function<void(const format::record_header&, uint64_t offset)>;
+using wal_damage_fn = std::function<void(const wal_damage&)>;
 
 // Scans the file after its header; calls `on_record` for every valid record
-// in order (records with a damaged payload are reported as damage instead).
-result<wal_scan_outcome> scan_wal(file& f, const wal_record_fn& on_record);
+// and `on_damage` for every damage, in file order. After damage whose group
+// is unknown, scanning resumes at the next valid batch, so that every group
+// with records in the file is seen.
+result<wal_scan_outcome> scan_wal(file& f, const wal_record_fn& on_record,
+                                  const wal_damage_fn& on_damage);
 
 }  // namespace qmq::storage
