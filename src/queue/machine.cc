@@ -81,13 +81,36 @@ struct machine {
                 emit(dead_letter{msg.ref, reason, msg.delivery_count});
                 return;
             case dead_letter_strategy::at_least_once: {
-                auto [it, inserted] = s._dlx_pending.emplace(msg.ref, dlx_entry{msg, reason});
+                bool room = dlx_room();
+                auto [it, inserted] = s._dlx_pending.emplace(msg.ref, dlx_entry{msg, reason, room});
                 QMQ_ASSERT(inserted);
-                emit(dead_letter{msg.ref, reason, msg.delivery_count});
+                if (room) {
+                    s._dlx_announced++;
+                    emit(dead_letter{msg.ref, reason, msg.delivery_count});
+                } else {
+                    s._dlx_waiting.insert(msg.ref);
+                }
                 return;
             }
         }
         QMQ_UNREACHABLE();
+    }
+
+    bool dlx_room() const {
+        return s._cfg.dlx_in_flight_max == 0 || s._dlx_announced < s._cfg.dlx_in_flight_max;
+    }
+
+    // Announces waiting dead letters, oldest ref first, while there is room.
+    void announce_waiting_dlx() {
+        while (!s._dlx_waiting.empty() && dlx_room()) {
+            message_ref ref = *s._dlx_waiting.begin();
+            s._dlx_waiting.erase(s._dlx_waiting.begin());
+            dlx_entry& e = s._dlx_pending.at(ref);
+            QMQ_ASSERT(!e.announced);
+            e.announced = true;
+            s._dlx_announced++;
+            emit(dead_letter{ref, e.reason, e.msg.delivery_count});
+        }
     }
 
     // ---- ready messages -----------------------------------------------------
@@ -407,6 +430,8 @@ struct machine {
         s._consumers.clear();
         s._service.clear();
         s._dlx_pending.clear();
+        s._dlx_waiting.clear();
+        s._dlx_announced = 0;
         s._publisher_seq.clear();
         s._dedup_order.clear();
         s._dedup_seen_ms.clear();
@@ -685,8 +710,19 @@ struct machine {
     void on(const dlx_settle& c) {
         uint64_t n = 0;
         for (message_ref ref : c.refs) {
-            n += s._dlx_pending.erase(ref);
+            auto it = s._dlx_pending.find(ref);
+            if (it == s._dlx_pending.end()) {
+                continue;
+            }
+            if (it->second.announced) {
+                s._dlx_announced--;
+            } else {
+                s._dlx_waiting.erase(ref);
+            }
+            s._dlx_pending.erase(it);
+            n++;
         }
+        announce_waiting_dlx();
         out.r = count_reply{status::ok, n};
     }
 
@@ -754,7 +790,9 @@ std::vector<effect> leader_effects(const queue_state& s) {
         }
     }
     for (const auto& [ref, e] : s._dlx_pending) {
-        effects.push_back(dead_letter{ref, e.reason, e.msg.delivery_count});
+        if (e.announced) {
+            effects.push_back(dead_letter{ref, e.reason, e.msg.delivery_count});
+        }
     }
     if (s._timer_ms != time_never_ms) {
         effects.push_back(timer{s._timer_ms});

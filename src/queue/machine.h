@@ -71,6 +71,7 @@ std::vector<effect> leader_effects(const queue_state& state);
 struct dlx_entry {
     message_record msg;
     dead_letter_reason reason = dead_letter_reason::rejected;
+    bool announced = false;  // its dead_letter effect was emitted
 };
 
 class queue_state {
@@ -132,6 +133,8 @@ class queue_state {
     uint64_t _timer_ms = time_never_ms;
 
     std::map<message_ref, dlx_entry> _dlx_pending;
+    std::set<message_ref> _dlx_waiting;  // pending, not announced (derived)
+    uint64_t _dlx_announced = 0;         // pending and announced (derived)
 
     std::map<owner_id, uint64_t> _publisher_seq;  // highest confirm seq seen
     struct dedup_entry {
@@ -155,7 +158,7 @@ void apply(const meta& m, const command& cmd, queue_state& state, apply_result& 
 
 // Effects a new leader (or a restarted classic queue) must carry out: deliver
 // for every message checked out to a live consume-consumer, dead_letter for
-// every dlx-pending message, and the current timer.
+// every announced dlx-pending message, and the current timer.
 std::vector<effect> leader_effects(const queue_state& state);
 
 }  // namespace qmq::queue

@@ -67,6 +67,7 @@ struct snapshot_codec {
         w.u8(c.max_priority);
         w.u64(c.dedup_window_ms);
         w.u32(c.dedup_entries_max);
+        w.u32(c.dlx_in_flight_max);
         w.u32(c.release_cursor_interval);
 
         w.u64(s._now_ms);
@@ -104,6 +105,7 @@ struct snapshot_codec {
         for (const auto& [ref, e] : s._dlx_pending) {
             put_msg(w, e.msg);
             w.u8(static_cast<uint8_t>(e.reason));
+            w.u8(e.announced ? 1 : 0);
         }
         w.u64(s._publisher_seq.size());
         for (const auto& [owner, seq] : s._publisher_seq) {
@@ -151,6 +153,7 @@ struct snapshot_codec {
         c.max_priority = r.u8();
         c.dedup_window_ms = r.u64();
         c.dedup_entries_max = r.u32();
+        c.dlx_in_flight_max = r.u32();
         c.release_cursor_interval = r.u32();
         if (!r.ok() || overflow > 2 || dead_letter > 2 || sac > 1 ||
             c.release_cursor_interval == 0 || (c.expires_ms && *c.expires_ms == 0) ||
@@ -243,20 +246,25 @@ struct snapshot_codec {
             }
         }
         uint64_t dlx = r.u64();
-        if (!plausible(r, dlx, 25)) {
+        if (!plausible(r, dlx, 26)) {
             return corrupt("bad dlx count");
         }
         for (uint64_t i = 0; i < dlx; ++i) {
             message_record m = get_msg(r);
             uint8_t reason = r.u8();
+            uint8_t announced = r.u8();
             if (!s._dlx_pending.empty() && !(s._dlx_pending.rbegin()->first < m.ref)) {
                 return corrupt("dlx entries out of order");
             }
-            if (reason > 3 ||
-                !s._dlx_pending
-                     .emplace(m.ref, dlx_entry{m, static_cast<dead_letter_reason>(reason)})
-                     .second) {
+            if (reason > 3 || announced > 1) {
                 return corrupt("bad dlx entry");
+            }
+            s._dlx_pending.emplace(
+                m.ref, dlx_entry{m, static_cast<dead_letter_reason>(reason), announced == 1});
+            if (announced == 1) {
+                s._dlx_announced++;
+            } else {
+                s._dlx_waiting.insert(m.ref);
             }
         }
         uint64_t pubs = r.u64();

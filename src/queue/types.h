@@ -81,6 +81,10 @@ struct queue_config {
     // dedup_entries_max keys are remembered (oldest forgotten first).
     uint64_t dedup_window_ms = 0;
     uint32_t dedup_entries_max = 100'000;
+    // at-least-once: at most this many dead_letter effects awaiting
+    // dlx_settle at once (0 = no bound); the rest wait, oldest ref first, so
+    // an expiry wave does not turn into a million effects in one command.
+    uint32_t dlx_in_flight_max = 1024;
     // A release_cursor effect is emitted every this many applied commands.
     uint32_t release_cursor_interval = 4096;
 

@@ -34,6 +34,8 @@ inline queue_config random_config(prng& rng) {
         cfg.dedup_entries_max = static_cast<uint32_t>(rng.between(1, 6));
     }
     cfg.release_cursor_interval = static_cast<uint32_t>(rng.between(1, 24));
+    constexpr uint32_t in_flight[] = {0, 1, 2, 3, 1024};
+    cfg.dlx_in_flight_max = in_flight[rng.below(5)];
     return cfg;
 }
 

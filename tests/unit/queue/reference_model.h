@@ -106,9 +106,19 @@ class reference_model {
             return;
         }
         if (_cfg.dead_letter == dead_letter_strategy::at_least_once) {
-            _dlx.push_back({x, why});
+            bool room = dlx_room();
+            _dlx.push_back({x, why, room});
+            if (!room)
+                return;  // waits for a dlx_settle to make room
         }
         emit(dead_letter{message_ref(x.ref), why, x.dc});
+    }
+
+    bool dlx_room() const {
+        uint64_t announced = 0;
+        for (const auto& d : _dlx)
+            announced += d.announced;
+        return _cfg.dlx_in_flight_max == 0 || announced < _cfg.dlx_in_flight_max;
     }
 
     // Index into _ready of the head of level p (lowest ref), or -1.
@@ -271,8 +281,8 @@ class reference_model {
                 for (const auto& x : c.out)
                     live.push_back(message_ref(x.ref));
             }
-            for (const auto& [x, why] : _dlx)
-                live.push_back(message_ref(x.ref));
+            for (const auto& d : _dlx)
+                live.push_back(message_ref(d.m.ref));
             std::sort(live.begin(), live.end());
             bool truncated = live.size() > release_live_max;
             if (truncated)
@@ -525,8 +535,8 @@ class reference_model {
                 drop(drop_reason::queue_deleted, x.ref);
         }
         std::vector<uint64_t> dl;
-        for (const auto& [x, why] : _dlx)
-            dl.push_back(x.ref);
+        for (const auto& d : _dlx)
+            dl.push_back(d.m.ref);
         std::sort(dl.begin(), dl.end());
         for (uint64_t r : dl)
             drop(drop_reason::queue_deleted, r);
@@ -563,7 +573,19 @@ class reference_model {
     void on(const dlx_settle& c) {
         uint64_t n = 0;
         for (message_ref r : c.refs) {
-            n += std::erase_if(_dlx, [&](const auto& e) { return e.first.ref == r.value; });
+            n += std::erase_if(_dlx, [&](const dlx& e) { return e.m.ref == r.value; });
+        }
+        // Announce waiting ones, lowest ref first, while there is room.
+        for (;;) {
+            dlx* next = nullptr;
+            for (auto& d : _dlx) {
+                if (!d.announced && (!next || d.m.ref < next->m.ref))
+                    next = &d;
+            }
+            if (!next || !dlx_room())
+                break;
+            next->announced = true;
+            emit(dead_letter{message_ref(next->m.ref), next->why, next->m.dc});
         }
         _out.r = count_reply{status::ok, n};
     }
@@ -580,7 +602,12 @@ class reference_model {
     std::vector<msg> _ready;
     std::map<uint64_t, cons> _consumers;
     std::optional<uint64_t> _active;
-    std::vector<std::pair<msg, dead_letter_reason>> _dlx;
+    struct dlx {
+        msg m;
+        dead_letter_reason why;
+        bool announced;
+    };
+    std::vector<dlx> _dlx;
     std::map<uint64_t, uint64_t> _pub;
     std::vector<std::pair<uint64_t, uint64_t>> _dedup;
     apply_result _out;

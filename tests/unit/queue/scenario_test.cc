@@ -701,3 +701,42 @@ TEST(QueueLeader, LeaderEffectsCoverActiveConsumerDeadLettersAndTimer) {
 
 }  // namespace
 }  // namespace qmq::queue
+
+namespace qmq::queue {
+namespace {
+
+using testing::effects_of;
+using testing::harness;
+
+TEST(QueueDeadLetter, AtLeastOnceInFlightIsBoundedOldestFirst) {
+    queue_config cfg;
+    cfg.dead_letter = dead_letter_strategy::at_least_once;
+    cfg.dlx_in_flight_max = 2;
+    cfg.message_ttl_ms = 10;
+    harness q(cfg);
+    std::vector<message_ref> m;
+    for (int i = 0; i < 5; ++i)
+        m.push_back(q.publish());
+    auto wave = q.advance(11);  // all five expire
+    auto first = effects_of<dead_letter>(wave);
+    ASSERT_EQ(first.size(), 2u);
+    EXPECT_EQ(first[0].ref, m[0]);
+    EXPECT_EQ(first[1].ref, m[1]);
+    EXPECT_EQ(q.state.dlx_pending_count(), 5u);
+    // A new leader re-announces only what was announced.
+    int announced = 0;
+    for (const auto& e : leader_effects(q.state))
+        announced += std::holds_alternative<dead_letter>(e);
+    EXPECT_EQ(announced, 2);
+    auto next = effects_of<dead_letter>(q.run(dlx_settle{{m[1]}}));
+    ASSERT_EQ(next.size(), 1u);
+    EXPECT_EQ(next[0], (dead_letter{m[2], dead_letter_reason::expired, 0}));
+    // Settling a waiting one directly (a resend after failover) is fine too.
+    auto r = q.run(dlx_settle{{m[4], m[0], m[2]}});
+    EXPECT_EQ(std::get<count_reply>(r.r).count, 3u);
+    ASSERT_EQ(effects_of<dead_letter>(r).size(), 1u);
+    EXPECT_EQ(effects_of<dead_letter>(r)[0].ref, m[3]);
+}
+
+}  // namespace
+}  // namespace qmq::queue
