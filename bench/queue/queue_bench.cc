@@ -72,6 +72,45 @@ void BM_EnqueueDeliverSettleAllFeatures(benchmark::State& st) {
 }
 BENCHMARK(BM_EnqueueDeliverSettleAllFeatures);
 
+// 100 consumers of equal priority sharing the stream round-robin.
+void BM_EnqueueDeliverSettle100Consumers(benchmark::State& st) {
+    driver d;
+    for (uint64_t c = 1; c <= 100; ++c) {
+        d.run(checkout{consumer_id(c), owner_id(c), 10, 0, false});
+    }
+    settle ack{consumer_id(0), {message_ref(0)}};
+    for (auto _ : st) {
+        auto& r = d.run(enqueue{owner_id(9), 0, 0, 100, 0, {}});
+        const auto& del = std::get<deliver>(r.effects.front());
+        ack.consumer = del.consumer;
+        ack.refs[0] = del.ref;
+        d.run(ack);
+    }
+    st.SetItemsProcessed(static_cast<int64_t>(st.iterations()) * 2);
+}
+BENCHMARK(BM_EnqueueDeliverSettle100Consumers);
+
+// nack with requeue against a 100k backlog: the message goes back to the
+// head and is delivered again at once (one command per iteration).
+void BM_ReturnToHeadWithBacklog(benchmark::State& st) {
+    driver d;
+    for (uint64_t i = 0; i < 100'000; ++i) {
+        d.run(enqueue{owner_id(9), 0, 0, 100, 0, {}});
+    }
+    auto& first = d.run(checkout{consumer_id(1), owner_id(1), 1, 0, false});
+    return_messages nack{consumer_id(1), {std::get<deliver>(first.effects.front()).ref}};
+    for (auto _ : st) {
+        auto& r = d.run(nack);
+        for (const auto& e : r.effects) {
+            if (const auto* del = std::get_if<deliver>(&e)) {
+                nack.refs[0] = del->ref;
+            }
+        }
+    }
+    st.SetItemsProcessed(static_cast<int64_t>(st.iterations()));
+}
+BENCHMARK(BM_ReturnToHeadWithBacklog);
+
 // Publishing into a backlog nobody consumes.
 void BM_EnqueueBacklog(benchmark::State& st) {
     auto d = std::make_unique<driver>();
