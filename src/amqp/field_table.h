@@ -78,10 +78,11 @@ class field_table {
     const field_table* get_table(std::string_view key) const;
     const field_array* get_array(std::string_view key) const;
 
-    const std::vector<field_entry>& entries() const { return _entries; }
-    std::vector<field_entry>& entries() { return _entries; }
-    std::size_t size() const { return _entries.size(); }
-    bool empty() const { return _entries.empty(); }
+    // Defined below, once field_entry is complete.
+    const std::vector<field_entry>& entries() const;
+    std::vector<field_entry>& entries();
+    std::size_t size() const;
+    bool empty() const;
 
     // Same entries in the same order.
     bool operator==(const field_table& other) const;
@@ -102,8 +103,8 @@ struct field_value {
     template <typename T>
     requires std::is_constructible_v<variant, T&&> &&
         (!std::is_same_v<std::remove_cvref_t<T>, field_value>)field_value(T&& x)
-        : v(std::forward<T>(x)) {}                     // NOLINT(google-explicit-constructor)
-    field_value(const char* s) : v(std::string(s)) {}  // NOLINT
+        : v(std::forward<T>(x)) {}  // NOLINT(google-explicit-constructor)
+    field_value(const char* s);     // NOLINT(google-explicit-constructor); a string
 
     // The wire type tag of this value ('t', 'b', ... 'x').
     char type_tag() const;
@@ -130,6 +131,20 @@ struct field_entry {
     field_value value;
     bool operator==(const field_entry&) const = default;
 };
+
+inline field_value::field_value(const char* s) : v(std::string(s)) {}
+inline const std::vector<field_entry>& field_table::entries() const {
+    return _entries;
+}
+inline std::vector<field_entry>& field_table::entries() {
+    return _entries;
+}
+inline std::size_t field_table::size() const {
+    return _entries.size();
+}
+inline bool field_table::empty() const {
+    return _entries.empty();
+}
 
 // Wire encoding: a table is a 32-bit byte length then (shortstr key, type
 // tag, value)*; an array is a 32-bit byte length then (type tag, value)*.
