@@ -156,6 +156,13 @@ class simulation {
     uint32_t _transfer_ppm = 0;
     uint64_t _compact_every = 0;
     bool _stormy = false;
+    // "Leader hunter" nemesis (stormy seeds): soon after a node becomes
+    // leader it is cut off, and later healed; this strands fresh entries of
+    // several terms on minorities, as in Figure 8.
+    bool _hunt_leaders = false;
+    node_id _hunted;
+    uint64_t _hunt_at = 0;
+    uint64_t _hunt_heal_at = 0;
 
     uint64_t _next_cmd = 1;
     std::map<uint64_t, log_index> _acked;  // command -> index
@@ -186,8 +193,14 @@ void simulation::choose_scenario() {
 
     _raft.election_ticks = 10;
     _raft.heartbeat_ticks = 2;
-    _raft.pre_vote = _rng.below(4) != 0;
-    _raft.check_quorum = _rng.below(4) != 0;
+    // One seed in four is "stormy": frequent crashes with quick restarts and
+    // leader isolations, which is where vote and durability bugs hide; half
+    // of those run without pre-vote and check-quorum, whose leases otherwise
+    // keep a stale node from ever leading again (Figure 8 needs that).
+    _stormy = _rng.below(4) == 0;
+    _hunt_leaders = _stormy && _rng.below(2) == 0;
+    _raft.pre_vote = _rng.below(_stormy ? 2 : 4) != 0;
+    _raft.check_quorum = _rng.below(_stormy ? 2 : 4) != 0;
     _raft.append_entries_max = static_cast<uint32_t>(_rng.between(1, 4));
     _raft.append_bytes_max = _rng.between(64, 1024);
     _raft.inflight_msgs_max = static_cast<uint32_t>(_rng.between(1, 16));
@@ -204,17 +217,14 @@ void simulation::choose_scenario() {
     f.long_delay_max = _rng.between(50, 400);
     _net.set_faults(f);
 
-    // One seed in four is "stormy": frequent crashes with quick restarts,
-    // which is where vote and durability bugs hide.
-    const bool stormy = _rng.below(4) == 0;
-    _stormy = stormy;
+    const bool stormy = _stormy;
     _crash_ppm =
         static_cast<uint32_t>(stormy ? _rng.between(5'000, 30'000) : _rng.between(200, 2'000));
     _down_max = _rng.between(20, 800);
-    _partition_ppm = static_cast<uint32_t>(stormy ? _rng.between(5'000, 50'000)
-                                                  : _rng.between(200, 3'000));
-    _heal_ppm = static_cast<uint32_t>(stormy ? _rng.between(5'000, 50'000)
-                                             : _rng.between(1'000, 10'000));
+    _partition_ppm =
+        static_cast<uint32_t>(stormy ? _rng.between(5'000, 50'000) : _rng.between(200, 3'000));
+    _heal_ppm =
+        static_cast<uint32_t>(stormy ? _rng.between(5'000, 50'000) : _rng.between(1'000, 10'000));
     _propose_ppm = static_cast<uint32_t>(_rng.between(30'000, 300'000));
     _read_ppm = static_cast<uint32_t>(_rng.between(5'000, 50'000));
     _transfer_ppm = static_cast<uint32_t>(_rng.below(1'000));
@@ -238,7 +248,8 @@ void simulation::choose_scenario() {
     }
 
     std::ostringstream os;
-    os << to_string(_shape) << (stormy ? ", stormy" : "") << ", drop " << f.drop_ppm / 10'000.0
+    os << to_string(_shape) << (stormy ? ", stormy" : "")
+       << (_hunt_leaders ? ", leader hunter" : "") << ", drop " << f.drop_ppm / 10'000.0
        << "%, dup " << f.duplicate_ppm / 10'000.0 << "%, delay<=" << f.delay_max << ", pre_vote "
        << _raft.pre_vote << ", check_quorum " << _raft.check_quorum << ", inflight "
        << _raft.inflight_msgs_max << ", compact every " << _compact_every;
@@ -360,6 +371,10 @@ void simulation::drain(node_state& n) {
         if (n.core->current_role() == raft::role::leader) {
             if (before != raft::role::leader) {
                 trace("n", n.id, " becomes leader of term ", n.core->term());
+                if (_hunt_leaders && _hunt_at <= _now && _rng.below(2) == 0) {
+                    _hunted = n.id;
+                    _hunt_at = _now + _rng.between(1, 40);
+                }
             }
             _check.on_leader(n.id, n.core->term(), n.core->log());
         }
@@ -447,6 +462,20 @@ node_state* simulation::find_leader() {
 }
 
 void simulation::random_faults() {
+    if (_hunt_leaders && _hunt_at == _now && _hunted != raft::no_node) {
+        for (auto& n : _nodes) {
+            if (n.id != _hunted) {
+                _net.cut_both(_hunted, n.id);
+            }
+        }
+        trace("nemesis: leader n", _hunted, " cut off");
+        _hunted = raft::no_node;
+        _hunt_heal_at = _now + _rng.between(20, 400);
+    }
+    if (_hunt_heal_at == _now) {
+        _net.heal();
+        trace("nemesis: healed");
+    }
     for (auto& n : _nodes) {
         if (n.up && _rng.chance_ppm(_crash_ppm / static_cast<uint32_t>(_nodes.size()))) {
             crash(n);
