@@ -58,6 +58,9 @@ bool client_connection::reading_allowed() const {
     if (_done || _proto->finished()) {
         return false;
     }
+    if (_closing) {
+        return true;  // the close-ok must get through even to a blocked connection
+    }
     if ((_alarm && _publisher) || _broker_blocked) {
         return false;
     }
@@ -67,6 +70,14 @@ bool client_connection::reading_allowed() const {
 void client_connection::read_more() {
     if (_reading || !reading_allowed()) {
         return;
+    }
+    if (!_held.empty()) {
+        bytes held;
+        held.swap(_held);
+        process(held);
+        if (!reading_allowed()) {
+            return;
+        }
     }
     _reading = true;
     _socket.async_read_some(asio::buffer(_read_buffer.data(), _read_buffer.size()),
@@ -87,11 +98,20 @@ void client_connection::on_read(const std::error_code& ec, std::size_t n) {
         shut("socket closed");
         return;
     }
-    auto events = _proto->feed(bytes_view(_read_buffer.data(), n), monotonic_ms());
+    if (!reading_allowed()) {
+        // Paused while this read was in flight: keep the bytes for later.
+        _held.assign(_read_buffer.begin(), _read_buffer.begin() + static_cast<std::ptrdiff_t>(n));
+        return;
+    }
+    process(bytes_view(_read_buffer.data(), n));
+    read_more();
+}
+
+void client_connection::process(bytes_view data) {
+    auto events = _proto->feed(data, monotonic_ms());
     handle(events);
     update_blocked();
     flush();
-    read_more();
 }
 
 void client_connection::handle(std::vector<amqp::connection_event>& events) {
@@ -131,6 +151,7 @@ void client_connection::handle(std::vector<amqp::connection_event>& events) {
 
 void client_connection::on_opened(const amqp::connection_opened& e) {
     if (_over_limit) {
+        _closing = true;
         _proto->close_connection(
             amqp::reply::not_allowed,
             fmt::format("NOT_ALLOWED - connection refused: node connection limit ({}) is reached",
@@ -252,9 +273,11 @@ void client_connection::force_close(const std::string& reason) {
         return;
     }
     if (_proto->opened()) {
+        _closing = true;
         _proto->close_connection(amqp::reply::connection_forced,
                                  fmt::format("CONNECTION_FORCED - {}", reason));
         flush();
+        read_more();
         return;
     }
     on_closed(amqp::reply::connection_forced, reason);
@@ -280,8 +303,10 @@ void client_connection::close_channel(uint16_t channel, uint16_t code, std::stri
 }
 
 void client_connection::close_connection(uint16_t code, std::string text) {
+    _closing = true;
     _proto->close_connection(code, std::move(text));
     schedule_flush();
+    read_more();
 }
 
 void client_connection::set_blocked(bool blocked) {

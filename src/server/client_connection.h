@@ -72,6 +72,8 @@ class client_connection final : public broker::session_sink,
   private:
     void read_more();
     void on_read(const std::error_code& ec, std::size_t n);
+    // Feeds bytes to the machine and hands its events to the session.
+    void process(bytes_view data);
     void handle(std::vector<amqp::connection_event>& events);
     void on_opened(const amqp::connection_opened& e);
     void on_closed(uint16_t code, const std::string& reason);
@@ -99,6 +101,9 @@ class client_connection final : public broker::session_sink,
 
     bytes _read_buffer;
     bool _reading = false;
+    // Bytes a read already in flight brought in after reading was paused;
+    // fed when reading resumes (at most one read chunk).
+    bytes _held;
     bytes _writing_buffer;  // the batch the in-flight write is sending
     bool _writing = false;
     bool _flush_scheduled = false;
@@ -109,6 +114,7 @@ class client_connection final : public broker::session_sink,
     bool _broker_blocked = false;  // session_sink::set_blocked
     bool _blocked_sent = false;    // we told the machine blocked=true
 
+    bool _closing = false;  // we sent connection.close: read until close-ok
     bool _open_logged = false;
     bool _close_logged = false;
     bool _done = false;

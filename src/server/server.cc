@@ -126,7 +126,7 @@ void server::accept_next() {
 
 void server::on_tick() {
     const uint64_t now = monotonic_ms();
-    _broker->tick(now);
+    _broker->tick(wall_clock_ms());
     // Copy: a tick may finish a connection, which erases it from the map
     // (deferred through post, but keep the loop independent of that).
     std::vector<std::shared_ptr<client_connection>> conns;
