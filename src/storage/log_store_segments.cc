@@ -192,6 +192,25 @@ result<void> log_store::flush_group(uint64_t id, uint64_t seq) {
         target = g.segments.back();
     }
     std::vector<segment*> touched;
+    // On failure, leave no half-written state behind: segments this flush
+    // created go, the others forget their unsynced records (the WAL file
+    // stays, so the flush is retried from the start).
+    struct cleanup {
+        std::vector<std::shared_ptr<segment>>& created;
+        std::vector<segment*>& touched;
+        bool done = false;
+        ~cleanup() {
+            if (done) {
+                return;
+            }
+            for (segment* s : touched) {
+                s->discard_pending();
+            }
+            for (auto& s : created) {
+                (void)s->remove_files();
+            }
+        }
+    } on_error{created, touched};
     bytes buf;
     std::size_t i = 0;
     while (i < plan.size()) {
@@ -277,6 +296,7 @@ result<void> log_store::flush_group(uint64_t id, uint64_t seq) {
             return r;
         }
     }
+    on_error.done = true;
 
     std::lock_guard lock(_mu);
     for (auto& s : created) {

@@ -366,6 +366,13 @@ result<void> segment::sync() {
     return ok_result();
 }
 
+void segment::discard_pending() {
+    std::lock_guard lock(_mu);
+    _write_end = _size;
+    _pending_index.clear();
+    _pending_count = 0;
+}
+
 result<void> segment::load_sparse_locked() const {
     if (_sparse_loaded) {
         return ok_result();
