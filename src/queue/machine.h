@@ -107,6 +107,7 @@ class queue_state {
 
   private:
     friend struct machine;
+    friend struct machine_steps;
     friend struct snapshot_codec;
     friend std::vector<effect> leader_effects(const queue_state& state);
 
