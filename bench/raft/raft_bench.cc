@@ -5,6 +5,7 @@
 // batch to every group's leader and runs the groups until it is committed.
 
 #include <benchmark/benchmark.h>
+#include <malloc.h>
 
 #include <memory>
 #include <vector>
@@ -105,6 +106,33 @@ void commits(benchmark::State& state) {
     state.counters["commits/s"] =
         benchmark::Counter(static_cast<double>(after - before), benchmark::Counter::kIsRate);
 }
+
+// Ticks of idle follower groups (the cost of thousands of groups that do
+// nothing), and the heap bytes each such group holds.
+void idle_ticks(benchmark::State& state) {
+    const auto groups = static_cast<uint64_t>(state.range(0));
+    options o;
+    o.election_ticks = 1'000'000;  // never campaign during the run
+    // Heap in use (glibc), to report what an idle group costs.
+    const auto heap_before = mallinfo2().uordblks;
+    std::vector<fsm> all;
+    all.reserve(groups);
+    for (uint64_t g = 1; g <= groups; ++g) {
+        durable_state s;
+        s.snap.config.voters = {node_id(1), node_id(2), node_id(3)};
+        all.emplace_back(group_id(g), node_id(2), o, std::move(s), g);
+    }
+    const auto heap_bytes = mallinfo2().uordblks - heap_before;
+    for (auto _ : state) {
+        for (auto& f : all) {
+            f.tick();
+        }
+    }
+    state.SetItemsProcessed(static_cast<int64_t>(state.iterations() * groups));
+    state.counters["bytes/group"] = static_cast<double>(heap_bytes) / static_cast<double>(groups);
+}
+
+BENCHMARK(idle_ticks)->ArgNames({"groups"})->Arg(10'000)->Unit(benchmark::kMicrosecond);
 
 BENCHMARK(commits)
     ->ArgNames({"groups", "batch"})
