@@ -44,7 +44,7 @@ constexpr std::size_t index_entry_size = 24;
 constexpr uint32_t payload_size_max = 256u << 20;
 constexpr uint32_t batch_body_size_max = 1u << 31;
 
-enum class file_kind : uint16_t { wal = 1, segment = 2, segment_index = 3 };
+enum class file_kind : uint16_t { wal = 1, segment = 2, segment_index = 3, snapshot = 4 };
 enum class record_kind : uint8_t { entry = 1, truncate = 2 };
 
 struct file_header {
