@@ -169,6 +169,9 @@ class simulation {
     log_index _max_acked;
     uint64_t _next_read = 1;
     std::map<uint64_t, issued_read> _reads;
+    // Per command in flight: the highest index acknowledged before it was
+    // proposed. Its own index must be higher (real-time order).
+    std::map<uint64_t, log_index> _must_follow;
 };
 
 simulation::simulation(const sim_options& o) : _o(o), _rng(o.seed), _net(_rng) {}
@@ -408,6 +411,13 @@ void simulation::apply_entry(node_state& n, const raft::log_entry& e) {
         if (it->second == cmd) {
             // The node that took the proposal applied it: the client is told
             // it is committed. From now on it must never be lost.
+            auto bound = _must_follow.find(cmd);
+            if (bound != _must_follow.end() && e.index <= bound->second) {
+                std::ostringstream os;
+                os << "command " << cmd << " committed at " << e.index << " but " << bound->second
+                   << " was acknowledged before it was proposed";
+                fail("linearizability (real-time order)", os.str());
+            }
             _acked.emplace(cmd, e.index);
             _max_acked = std::max(_max_acked, e.index);
             ++_res.commands_acked;
@@ -559,6 +569,7 @@ void simulation::workload() {
             auto r = target->core->propose(encode_u64(cmd));
             if (r.ok()) {
                 target->proposals[*r] = cmd;
+                _must_follow[cmd] = _max_acked;
                 trace("client: command ", cmd, " proposed at n", target->id, " index ", *r);
             }
             drain(*target);

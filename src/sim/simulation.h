@@ -12,8 +12,10 @@
 // Then everything heals and the liveness phase checks that a leader appears
 // within a bounded time and that every command acknowledged as committed is
 // applied on every member. Safety invariants (checker.h) are checked at every
-// step, and every read is checked to see every write acknowledged before it
-// was issued (linearizability of the replicated command log's reads).
+// step. The client history is checked for linearizability against the log
+// order as witness: a command acknowledged before another was proposed has
+// the lower index, and a read sees every command acknowledged before it was
+// issued.
 
 #include <cstdint>
 #include <ostream>
