@@ -99,3 +99,22 @@ TEST(Membership, ALearnerCannotBeAnOldVoter) {
 
 }  // namespace
 }  // namespace qmq::raft::test
+
+namespace qmq::raft::test {
+namespace {
+
+TEST(Membership, ALearnerIsPromotedToVoterByAChange) {
+    cluster c(3);
+    c.add(n(4), fresh({}));
+    c.elect(1);
+    ASSERT_TRUE(c.at(1).change_membership({n(1), n(2), n(3)}, {n(4)}).ok());
+    c.stabilize();
+    ASSERT_TRUE(c.at(1).change_membership({n(1), n(2), n(3), n(4)}, {}).ok());
+    c.stabilize();
+    EXPECT_TRUE(c.at(4).config().is_voter(n(4)));
+    EXPECT_FALSE(c.at(4).config().joint());
+    EXPECT_TRUE(c.at(4).config().learners.empty());
+}
+
+}  // namespace
+}  // namespace qmq::raft::test
