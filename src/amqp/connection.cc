@@ -202,6 +202,10 @@ void connection::on_frame(const frame_view& f) {
         if (f.channel != 0) {
             fail(reply::frame_error,
                  "heartbeat frame on channel " + std::to_string(f.channel) + " (must be 0)");
+        } else if (!f.payload.empty()) {
+            // RabbitMQ (rabbit_command_assembler) accepts only empty heartbeats.
+            fail(reply::frame_error, "heartbeat frame with a " + std::to_string(f.payload.size()) +
+                                         "-byte payload (must be empty)");
         }
         return;
     }
@@ -682,7 +686,7 @@ std::vector<connection_event> connection::tick(uint64_t now_ms) {
         case state::awaiting_open:
             if (_heartbeat_s != 0) {
                 const uint64_t interval_ms = uint64_t{_heartbeat_s} * 1000;
-                if (_now_ms - _last_received_ms >= 2 * interval_ms) {
+                if (!_heartbeat_check_paused && _now_ms - _last_received_ms >= 2 * interval_ms) {
                     finish(0,
                            "missed heartbeats from client, timeout: " +
                                std::to_string(_heartbeat_s) + "s",
@@ -807,6 +811,13 @@ void connection::send_blocked_state() {
         write_method_frame(w, 0, connection_unblocked{});
     }
     note_sent();
+}
+
+void connection::pause_heartbeat_check(bool paused) {
+    if (_heartbeat_check_paused && !paused) {
+        _last_received_ms = _now_ms;
+    }
+    _heartbeat_check_paused = paused;
 }
 
 bytes connection::take_output() {

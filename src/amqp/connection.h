@@ -131,11 +131,19 @@ class connection {
     // connection.blocked, and only when the state changes.
     void set_blocked(bool blocked, std::string_view reason);
 
+    // While the owner stops reading the socket (a blocked publisher), the
+    // peer's heartbeats cannot arrive: pause the dead-peer check, as RabbitMQ
+    // pauses its heartbeat monitor. Resuming restarts the interval from now.
+    void pause_heartbeat_check(bool paused);
+
     // Bytes to write to the socket. take_output(buf) swaps: hand back the
     // buffer you last wrote out (cleared here) so its capacity is reused.
     bytes take_output();
     void take_output(bytes& into);
     bool has_output() const { return !_out.empty(); }
+    // Pending output bytes, for the owner's back-pressure (stop delivering to
+    // a client that does not read).
+    std::size_t output_size() const { return _out.size(); }
 
     // --- state ---
     bool opened() const { return _state == state::open; }
@@ -223,6 +231,7 @@ class connection {
     bool _blocked_sent = false;  // what the client was last told
     std::string _blocked_reason;
     bool _closed_reported = false;
+    bool _heartbeat_check_paused = false;
     bool _input_broken = false;  // framing lost after a frame error: ignore input
     uint16_t _close_code = 0;    // of the connection.close we sent
     std::string _close_text;

@@ -437,6 +437,31 @@ TEST(Heartbeat, AnyTrafficCountsAndZeroDisables) {
     EXPECT_EQ(g.sent.size(), before + 1);  // heartbeat at 1 s
 }
 
+TEST(Heartbeat, PausedCheckSurvivesSilenceAndRestartsOnResume) {
+    harness h;
+    h.open(10);
+    h.conn->pause_heartbeat_check(true);
+    h.tick(60000);  // a blocked publisher is not read: no dead-peer verdict
+    EXPECT_FALSE(h.conn->finished());
+    EXPECT_FALSE(h.sent.empty());  // our heartbeats still go out
+    h.conn->pause_heartbeat_check(false);
+    h.tick(19999);
+    EXPECT_FALSE(h.conn->finished());
+    h.tick(1);
+    EXPECT_TRUE(h.conn->finished());
+}
+
+TEST(Heartbeat, WithAPayloadIs501) {
+    harness h;
+    h.open();
+    client_writer c;
+    c.frame(frame_heartbeat, 0, testing::to_bytes("hello"));
+    h.feed(c);
+    auto [code, text] = closed_with(h);
+    EXPECT_EQ(code, 501);
+    EXPECT_TRUE(contains(text, "heartbeat frame with a 5-byte payload")) << text;
+}
+
 TEST(Heartbeat, OnAChannelOtherThanZeroIs501) {
     harness h;
     h.open();
