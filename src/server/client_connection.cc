@@ -67,8 +67,20 @@ bool client_connection::reading_allowed() const {
     return !(_writing && _writing_buffer.size() >= output_backlog_max);
 }
 
+void client_connection::set_reading_paused(bool paused) {
+    if (paused == _reading_paused || _done) {
+        return;
+    }
+    _reading_paused = paused;
+    _proto->pause_heartbeat_check(paused);
+}
+
 void client_connection::read_more() {
-    if (_reading || !reading_allowed()) {
+    if (_reading) {
+        return;
+    }
+    if (!reading_allowed()) {
+        set_reading_paused(true);
         return;
     }
     if (!_held.empty()) {
@@ -76,9 +88,11 @@ void client_connection::read_more() {
         held.swap(_held);
         process(held);
         if (!reading_allowed()) {
+            set_reading_paused(true);
             return;
         }
     }
+    set_reading_paused(false);
     _reading = true;
     _socket.async_read_some(asio::buffer(_read_buffer.data(), _read_buffer.size()),
                             [self = shared_from_this()](const std::error_code& ec, std::size_t n) {
@@ -101,6 +115,7 @@ void client_connection::on_read(const std::error_code& ec, std::size_t n) {
     if (!reading_allowed()) {
         // Paused while this read was in flight: keep the bytes for later.
         _held.assign(_read_buffer.begin(), _read_buffer.begin() + static_cast<std::ptrdiff_t>(n));
+        set_reading_paused(true);
         return;
     }
     process(bytes_view(_read_buffer.data(), n));
@@ -126,6 +141,10 @@ void client_connection::handle(std::vector<amqp::connection_event>& events) {
                     on_opened(e);
                 } else if constexpr (std::is_same_v<T, amqp::connection_closed>) {
                     on_closed(e.reply_code, e.reason);
+                } else if (_closing) {
+                    // We sent connection.close (the broker asked, or shutdown):
+                    // the rest of this batch is moot.
+                    return;
                 } else if constexpr (std::is_same_v<T, amqp::channel_opened>) {
                     if (_session) {
                         _session->on_channel_opened(e.channel);

@@ -84,6 +84,9 @@ class client_connection final : public broker::session_sink,
     void schedule_flush();
     void on_written(const std::error_code& ec);
     bool reading_allowed() const;
+    // While we do not read, the client's heartbeats go unread too: the
+    // machine's dead-peer check is paused meanwhile (RabbitMQ does the same).
+    void set_reading_paused(bool paused);
     void update_blocked();
     // Closes the socket and drops the session; idempotent.
     void shut(const std::string& reason);
@@ -104,6 +107,7 @@ class client_connection final : public broker::session_sink,
     // Bytes a read already in flight brought in after reading was paused;
     // fed when reading resumes (at most one read chunk).
     bytes _held;
+    bool _reading_paused = false;
     bytes _writing_buffer;  // the batch the in-flight write is sending
     bool _writing = false;
     bool _flush_scheduled = false;

@@ -3,6 +3,7 @@
 // non-zero (2: bad flags or config, 1: cannot run: data dir, listener).
 
 #include <fmt/format.h>
+#include <pthread.h>
 #include <unistd.h>
 
 #include <csignal>
@@ -86,5 +87,12 @@ int main(int argc, char** argv) {
     QMQ_LOG_INFO("HTTP listener {} is not served yet (accepted for compatibility)",
                  config.http_listen.to_string());
     srv.run();
+    // A second signal during teardown must not turn a clean exit into a kill:
+    // keep it pending (the signal handlers go away with the server object).
+    sigset_t stop_signals;
+    sigemptyset(&stop_signals);
+    sigaddset(&stop_signals, SIGTERM);
+    sigaddset(&stop_signals, SIGINT);
+    pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
     return 0;
 }

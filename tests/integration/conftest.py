@@ -111,6 +111,13 @@ class Server:
         self.proc = None
         return self.returncode
 
+    def wait(self, timeout=STOP_TIMEOUT_S):
+        """Waits for an exit already under way (no signal); returns the code."""
+        if self.proc is not None:
+            self.returncode = self.proc.wait(timeout=timeout)
+            self.proc = None
+        return self.returncode
+
     def kill9(self):
         if self.proc is not None:
             self.proc.kill()

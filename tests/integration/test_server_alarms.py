@@ -119,3 +119,24 @@ def test_pika_blocked_callback(start_server):
         # No conn.close(): a blocked connection is not read, so its close
         # would wait; the server's SIGTERM at teardown ends it (320).
         pass
+
+
+def test_blocked_publisher_is_not_dropped_for_missed_heartbeats(start_server, raw_client):
+    # Its heartbeats go unread while it is blocked; that must not count as a
+    # dead peer (RabbitMQ pauses the check too). Our heartbeats keep coming.
+    s = start_server('disk-free-limit = "1000TB"\n')
+    c = raw_client(s, timeout=10)
+    c.handshake(heartbeat=1)
+    c.open_channel(1)
+    publish(c)
+    expect(c, BLOCKED)
+    start = time.monotonic()
+    heartbeats = 0
+    while time.monotonic() - start < 3.5:
+        try:
+            ftype, _, _ = c.recv_frame(timeout=0.5)
+            heartbeats += ftype == 8
+        except TimeoutError:
+            pass
+    assert heartbeats >= 2
+    assert "missed heartbeats" not in s.log_text()
