@@ -15,9 +15,7 @@ void fsm::append_as_leader(entry_kind kind, bytes data) {
     e.index = _log.last_index().next();
     e.kind = kind;
     e.data = std::move(data);
-    std::vector<log_entry> one;
-    one.push_back(std::move(e));
-    _log.append(std::move(one));
+    _log.append(std::move(e));
     if (kind == entry_kind::config) {
         sync_progress_with_config();
     }

@@ -60,16 +60,20 @@ bool raft_log::up_to_date(log_index last, term_t last_term_other) const {
     return last_term_other > mine || (last_term_other == mine && last >= last_index());
 }
 
+void raft_log::append(log_entry e) {
+    QMQ_ASSERT(e.index == last_index().next());
+    QMQ_ASSERT(e.term >= last_term());
+    if (e.kind == entry_kind::config) {
+        auto c = decode_configuration(e.data);
+        QMQ_ASSERT(c.ok());
+        _configs.emplace_back(e.index, std::move(*c));
+    }
+    _entries.push_back(std::move(e));
+}
+
 void raft_log::append(std::vector<log_entry> entries) {
     for (auto& e : entries) {
-        QMQ_ASSERT(e.index == last_index().next());
-        QMQ_ASSERT(e.term >= last_term());
-        if (e.kind == entry_kind::config) {
-            auto c = decode_configuration(e.data);
-            QMQ_ASSERT(c.ok());
-            _configs.emplace_back(e.index, std::move(*c));
-        }
-        _entries.push_back(std::move(e));
+        append(std::move(e));
     }
 }
 
@@ -116,10 +120,8 @@ std::optional<log_index> raft_log::maybe_append(log_index prev, term_t prev_term
             break;
         }
     }
-    if (skip < entries.size()) {
-        std::vector<log_entry> rest(std::make_move_iterator(entries.begin() + skip),
-                                    std::make_move_iterator(entries.end()));
-        append(std::move(rest));
+    for (; skip < entries.size(); ++skip) {
+        append(std::move(entries[skip]));
     }
     return last_new;
 }

@@ -47,6 +47,7 @@ class raft_log {
 
     // Leader: appends entries whose index follows last_index().
     void append(std::vector<log_entry> entries);
+    void append(log_entry e);
 
     // Follower: if our log matches (prev, prev_term), drops entries we already
     // have, truncates the first conflicting suffix and appends the rest.
