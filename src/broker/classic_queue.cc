@@ -121,6 +121,7 @@ void classic_queue::carry_out(const queue::effect& e) {
                 _timer_at_ms = fx.at_ms;
             } else if constexpr (std::is_same_v<T, queue::queue_expired>) {
                 _expired = true;
+                _vhost.note_expired(*this);
             } else {
                 // confirm: publishes use publisher_seq 0 (confirms are answered
                 // from the enqueue reply); consumer_activated needs no action

@@ -204,27 +204,15 @@ void vhost::tick(uint64_t now_ms) {
             q->tick(now_ms);
         }
     }
-    std::vector<classic_queue*> expired;
-    for (auto& [name, q] : _queues) {
-        if (q->expired() || q->state().is_deleted()) {
-            expired.push_back(q.get());
-        }
-    }
-    for (classic_queue* q : expired) {
-        forget_queue(*q);
-    }
 }
 
 void vhost::collect_garbage() {
-    // Queues deleted by x-expires inside any command are forgotten here too.
-    std::vector<classic_queue*> expired;
-    for (auto& [name, q] : _queues) {
-        if (q->state().is_deleted()) {
-            expired.push_back(q.get());
+    while (!_expired_ids.empty()) {
+        const uint64_t id = _expired_ids.back();
+        _expired_ids.pop_back();
+        if (classic_queue* q = find_queue_by_id(id)) {
+            forget_queue(*q);
         }
-    }
-    for (classic_queue* q : expired) {
-        forget_queue(*q);
     }
     _dead_queues.clear();
     _dead_exchanges.clear();

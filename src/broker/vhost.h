@@ -61,6 +61,9 @@ class vhost {
 
     // Ticks every queue whose timer is due; expired queues are deleted.
     void tick(uint64_t now_ms);
+    // A queue's machine deleted it (x-expires); it is forgotten at the next
+    // collect_garbage(), outside any of its own commands.
+    void note_expired(classic_queue& q) { _expired_ids.push_back(q.id()); }
     void collect_garbage();
 
     // Reply-text helpers: "queue 'q' in vhost '/'".
@@ -79,6 +82,7 @@ class vhost {
     std::map<std::string, std::unique_ptr<classic_queue>> _queues;
     std::unordered_map<uint64_t, classic_queue*> _queues_by_id;
     uint64_t _next_queue_id = 1;
+    std::vector<uint64_t> _expired_ids;
     std::vector<std::unique_ptr<classic_queue>> _dead_queues;
     std::vector<std::unique_ptr<exchange>> _dead_exchanges;
 };
