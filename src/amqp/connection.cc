@@ -70,17 +70,32 @@ void connection::advance_clock(uint64_t now_ms) {
 }
 
 std::vector<connection_event> connection::feed(bytes_view data, uint64_t now_ms) {
+    std::vector<connection_event> events;
+    feed(data, now_ms, events);
+    return events;
+}
+
+void connection::begin_call(std::vector<connection_event>& events, uint64_t now_ms) {
     advance_clock(now_ms);
-    _events.clear();
-    if (_state == state::finished) {
-        return {};
+    _sink = &events;
+    for (auto& e : _pending_events) {
+        events.push_back(std::move(e));
     }
-    if (!data.empty()) {
-        _last_received_ms = _now_ms;
+    _pending_events.clear();
+}
+
+void connection::feed(bytes_view data, uint64_t now_ms, std::vector<connection_event>& events) {
+    begin_call(events, now_ms);
+    if (_state != state::finished) {
+        if (!data.empty()) {
+            _last_received_ms = _now_ms;
+        }
+        feed_frames(_input_broken ? bytes_view{} : data);
     }
-    if (_input_broken) {
-        data = {};
-    }
+    _sink = nullptr;
+}
+
+void connection::feed_frames(bytes_view data) {
     bytes_view rest = complete_carried(data);
     while (!rest.empty() && _state != state::finished && !_input_broken) {
         if (_state == state::awaiting_header) {
@@ -106,9 +121,6 @@ std::vector<connection_event> connection::feed(bytes_view data, uint64_t now_ms)
     if (_state != state::finished && !_input_broken && !rest.empty()) {
         _in.assign(rest.begin(), rest.end());  // less than one frame
     }
-    std::vector<connection_event> out;
-    out.swap(_events);
-    return out;
 }
 
 // Completes the unit (protocol header or frame) carried over from the last
@@ -617,32 +629,31 @@ void connection::on_channel_method(uint16_t ch, channel& c, method m) {
 
 void connection::on_content_header(uint16_t ch, channel& c, bytes_view payload) {
     const auto id = id_of(*c.pending);
-    auto h = decode_content_header(payload);
-    if (!h.ok()) {
-        fail(h.err().code, h.err().message, id.class_id, id.method_id);
+    c.body.emplace();
+    auto size = decode_content_header_into(payload, *c.body);
+    if (!size.ok()) {
+        fail(size.err().code, size.err().message, id.class_id, id.method_id);
         return;
     }
-    if (h->class_id != id.class_id) {
+    if (c.body->class_id != id.class_id) {
         fail(reply::unexpected_frame,
-             "content header for class " + std::to_string(h->class_id) + ", expected class " +
+             "content header for class " + std::to_string(c.body->class_id) + ", expected class " +
                  std::to_string(id.class_id),
              id.class_id, id.method_id);
         return;
     }
-    if (h->body_size > _limits.message_size_max) {
+    const uint64_t body_size = *size;
+    if (body_size > _limits.message_size_max) {
         // A soft error as in RabbitMQ (rabbit_channel check_msg_size).
         soft_fail(ch, reply::precondition_failed,
-                  "message size " + std::to_string(h->body_size) +
+                  "message size " + std::to_string(body_size) +
                       " is larger than configured max size " +
                       std::to_string(_limits.message_size_max),
                   id.class_id, id.method_id);
         return;
     }
-    c.body.emplace();
-    c.body->class_id = h->class_id;
-    c.body->properties = std::move(h->properties);
-    c.body->body.reserve(std::min(h->body_size, body_reserve_max));
-    c.body_remaining = h->body_size;
+    c.body->body.reserve(std::min(body_size, body_reserve_max));
+    c.body_remaining = body_size;
     c.awaiting_header = false;
     if (c.body_remaining == 0) {
         emit(method_received{ch, std::move(*c.pending), std::move(*c.body)});
@@ -672,11 +683,21 @@ void connection::on_content_body(uint16_t ch, channel& c, bytes_view payload) {
 }
 
 std::vector<connection_event> connection::tick(uint64_t now_ms) {
-    advance_clock(now_ms);
-    _events.clear();
+    std::vector<connection_event> events;
+    tick(now_ms, events);
+    return events;
+}
+
+void connection::tick(uint64_t now_ms, std::vector<connection_event>& events) {
+    begin_call(events, now_ms);
+    tick_timers();
+    _sink = nullptr;
+}
+
+void connection::tick_timers() {
     switch (_state) {
         case state::finished:
-            return {};
+            break;
         case state::closing:
             if (_now_ms - _closing_since_ms >= _limits.close_timeout_ms) {
                 finish(_close_code, _close_text, false);
@@ -711,9 +732,6 @@ std::vector<connection_event> connection::tick(uint64_t now_ms) {
             }
             break;
     }
-    std::vector<connection_event> out;
-    out.swap(_events);
-    return out;
 }
 
 bool connection::can_send(uint16_t ch) const {

@@ -108,11 +108,15 @@ class connection {
     // close_channel() while handling an event, later events of the same batch
     // for that channel must be skipped: check is_channel_open().
     std::vector<connection_event> feed(bytes_view data, uint64_t now_ms);
+    // The same, appending to the caller's vector, so one vector (and its
+    // capacity) can serve every read.
+    void feed(bytes_view data, uint64_t now_ms, std::vector<connection_event>& events);
 
     // Heartbeats (one is sent when nothing else was sent for a whole
     // interval), the dead-peer check (nothing received for two intervals),
     // and the handshake and close timeouts. Call often (every 100 ms).
     std::vector<connection_event> tick(uint64_t now_ms);
+    void tick(uint64_t now_ms, std::vector<connection_event>& events);
 
     // --- calls from the owner ---
     void send_method(uint16_t channel, const method& m, const content* c = nullptr);
@@ -211,7 +215,15 @@ class connection {
     // Owner sends go out only on an open connection and an open channel (or
     // channel 0); anything else is dropped, as the peer could not take it.
     bool can_send(uint16_t ch) const;
-    void emit(connection_event e) { _events.push_back(std::move(e)); }
+    void feed_frames(bytes_view data);
+    void tick_timers();
+    // Events go to the vector of the feed()/tick() call in progress; one
+    // raised by an owner call (close_connection before the header) waits in
+    // _pending_events for the next call.
+    void emit(connection_event e) {
+        (_sink != nullptr ? *_sink : _pending_events).push_back(std::move(e));
+    }
+    void begin_call(std::vector<connection_event>& events, uint64_t now_ms);
     void note_sent() { _last_sent_ms = _now_ms; }
 
     authenticator& _auth;
@@ -239,7 +251,8 @@ class connection {
     std::vector<channel> _channels;  // indexed by channel number, grown on demand
     bytes _in;                       // an incomplete unit carried between feeds
     bytes _out;
-    std::vector<connection_event> _events;
+    std::vector<connection_event>* _sink = nullptr;
+    std::vector<connection_event> _pending_events;
 
     uint64_t _now_ms = 0;
     bool _clock_started = false;

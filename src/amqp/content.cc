@@ -82,6 +82,15 @@ std::size_t encoded_size(const basic_properties& p) {
 }
 
 result<basic_properties> decode_properties(byte_reader& r) {
+    basic_properties p;
+    auto done = decode_properties_into(r, p);
+    if (!done.ok()) {
+        return done.err();
+    }
+    return p;
+}
+
+result<void> decode_properties_into(byte_reader& r, basic_properties& p) {
     namespace f = property_flag;
     uint16_t flags = r.u16();
     if (!r.ok()) {
@@ -91,7 +100,6 @@ result<basic_properties> decode_properties(byte_reader& r) {
         // Basic has 14 properties: no second flag word and no bit 1.
         return error{502, "content header property flags set bits basic does not have"};
     }
-    basic_properties p;
     auto str = [&r, flags](uint16_t bit, std::optional<std::string>& out) {
         if ((flags & bit) != 0) {
             out = read_shortstr(r);
@@ -126,7 +134,7 @@ result<basic_properties> decode_properties(byte_reader& r) {
     if (!r.ok()) {
         return error{501, "content header truncated in its properties"};
     }
-    return p;
+    return ok_result();
 }
 
 }  // namespace qmq::amqp

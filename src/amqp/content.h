@@ -64,6 +64,8 @@ std::size_t encoded_size(const basic_properties& p);
 // Reads the flags word(s) and the fields they announce. Fails with 501 when
 // truncated, 502 for a bad table inside headers or a set continuation word.
 result<basic_properties> decode_properties(byte_reader& r);
+// The same, into `out` (which must be empty), sparing the moves of a result.
+result<void> decode_properties_into(byte_reader& r, basic_properties& out);
 
 // One message as it crosses the wire: header-frame fields plus the body.
 // The body is copied once out of the receive buffer, straight into its final

@@ -44,27 +44,34 @@ frame_parse parse_frame(bytes_view input, uint32_t frame_max) {
     return p;
 }
 
-result<content_header> decode_content_header(bytes_view payload) {
+result<uint64_t> decode_content_header_into(bytes_view payload, content& out) {
     byte_reader r(payload);
-    content_header h;
-    h.class_id = r.u16();
+    out.class_id = r.u16();
     uint16_t weight = r.u16();
-    h.body_size = r.u64();
+    uint64_t body_size = r.u64();
     if (!r.ok()) {
         return error{reply::frame_error, "content header frame truncated"};
     }
     if (weight != 0) {
         return error{reply::unexpected_frame, "content header weight must be 0"};
     }
-    auto p = decode_properties(r);
+    auto p = decode_properties_into(r, out.properties);
     if (!p.ok()) {
         return p.err();
     }
     if (!r.at_end()) {
         return error{reply::frame_error, "extra bytes after the content header properties"};
     }
-    h.properties = std::move(p).value();
-    return h;
+    return body_size;
+}
+
+result<content_header> decode_content_header(bytes_view payload) {
+    content c;
+    auto size = decode_content_header_into(payload, c);
+    if (!size.ok()) {
+        return size.err();
+    }
+    return content_header{c.class_id, *size, std::move(c.properties)};
 }
 
 std::size_t begin_frame(byte_writer& w, uint8_t type, uint16_t channel) {

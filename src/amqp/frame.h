@@ -45,6 +45,9 @@ struct content_header {
 // Fails with 501 when truncated or followed by extra bytes, 502 for bad
 // properties, 505 for a nonzero weight.
 result<content_header> decode_content_header(bytes_view payload);
+// The same straight into a content (class id and properties; the body is left
+// alone), returning the announced body size. The receive path uses this.
+result<uint64_t> decode_content_header_into(bytes_view payload, content& out);
 
 // Writers append complete frames to w.
 // Low-level: writes type and channel and a size placeholder, returning the

@@ -1060,6 +1060,40 @@ TEST(Blocked, StateSetBeforeOpenIsSentAtOpen) {
     EXPECT_EQ(h.last<connection_blocked>()->reason, "disk");
 }
 
+TEST(Events, AppendingOverloadsAddToTheCallersVector) {
+    harness h;
+    client_writer c;
+    c.header();
+    connection_start_ok so;
+    so.mechanism = "PLAIN";
+    so.response = std::string("\0guest\0guest", 12);
+    c.send(0, so);
+    c.send(0, connection_tune_ok{0, 0, 1});
+    c.send(0, connection_open{"/", "", false});
+    c.send(1, channel_open{});
+    std::vector<connection_event> events;
+    events.emplace_back(channel_opened{99});  // the caller's own: kept
+    h.conn->feed(c.take(), h.now, events);
+    ASSERT_EQ(events.size(), 3u);
+    EXPECT_EQ(std::get<channel_opened>(events[0]).channel, 99);
+    EXPECT_TRUE(std::holds_alternative<connection_opened>(events[1]));
+    EXPECT_EQ(std::get<channel_opened>(events[2]).channel, 1);
+    h.conn->tick(h.now + 2000, events);
+    ASSERT_EQ(events.size(), 4u);
+    EXPECT_TRUE(std::holds_alternative<connection_closed>(events[3]));
+}
+
+TEST(Events, CloseBeforeTheHeaderIsReportedAtTheNextCall) {
+    harness h;
+    h.conn->close_connection(320, "shutdown");
+    EXPECT_TRUE(h.conn->finished());
+    EXPECT_FALSE(h.conn->has_output());
+    auto events = h.conn->tick(h.now);
+    ASSERT_EQ(events.size(), 1u);
+    EXPECT_EQ(std::get<connection_closed>(events[0]).reply_code, 320);
+    EXPECT_TRUE(h.conn->tick(h.now).empty());
+}
+
 TEST(Output, TakeOutputReusesTheBuffer) {
     harness h;
     h.open();
