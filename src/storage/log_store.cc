@@ -520,9 +520,7 @@ void log_store::on_written(uint64_t seq, uint64_t batch_offset, std::shared_ptr<
             _cache.erase(_cache.begin());
         }
     }
-    for (auto& n : notices) {
-        push_notice(std::move(n));
-    }
+    push_notices(notices);
     if (_opts.on_durable) {
         _opts.on_durable();
     }
@@ -553,9 +551,7 @@ void log_store::on_failed(std::vector<std::shared_ptr<wal_request>>& requests, c
                  err.message + "; entries from " + std::to_string(r->first) + " were not written"});
         }
     }
-    for (auto& n : notices) {
-        push_notice(std::move(n));
-    }
+    push_notices(notices);
     if (_opts.on_durable) {
         _opts.on_durable();
     }
@@ -580,10 +576,19 @@ void log_store::on_resumed() {
     _write_error.reset();
 }
 
-void log_store::push_notice(durable_notice n) {
+void log_store::push_notices(std::vector<durable_notice>& notices) {
+    if (notices.empty()) {
+        return;
+    }
     {
         std::lock_guard lock(_notice_mu);
-        _notices.push_back(std::move(n));
+        if (_notices.empty()) {
+            _notices.swap(notices);
+        } else {
+            for (auto& n : notices) {
+                _notices.push_back(std::move(n));
+            }
+        }
     }
     _notice_cv.notify_all();
 }

@@ -174,7 +174,7 @@ class log_store final : private wal_writer::listener {
     void recompute_first_locked(group_state& g);
     bool released_locked(const group_state& g, uint64_t index) const;
     std::optional<entry> entry_from_memory_locked(const group_state& g, uint64_t index) const;
-    void push_notice(durable_notice n);
+    void push_notices(std::vector<durable_notice>& notices);
 
     // wal_writer::listener (writer thread)
     void on_written(uint64_t seq, uint64_t batch_offset, std::shared_ptr<const bytes> batch,

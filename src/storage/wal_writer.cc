@@ -61,11 +61,15 @@ result<void> wal_writer::open_next() {
 }
 
 void wal_writer::submit(std::shared_ptr<wal_request> r) {
+    bool wake;
     {
         std::lock_guard lock(_mu);
         _queue.push_back(std::move(r));
+        wake = _idle;  // a busy writer looks at the queue before it sleeps
     }
-    _cv.notify_one();
+    if (wake) {
+        _cv.notify_one();
+    }
 }
 
 void wal_writer::drain(std::vector<std::shared_ptr<wal_request>>& out) {
@@ -130,8 +134,10 @@ void wal_writer::run() {
                 }
                 continue;
             }
+            _idle = true;
             _cv.wait(lock,
                      [&] { return _stop || !_queue.empty() || _roll_requested > _roll_done; });
+            _idle = false;
             if (_roll_requested > _roll_done) {
                 roll = true;
                 roll_gen = _roll_requested;

@@ -96,6 +96,7 @@ class wal_writer {
     std::condition_variable _roll_cv;
     std::deque<std::shared_ptr<wal_request>> _queue;
     bool _stop = false;
+    bool _idle = false;            // the writer waits for work
     uint64_t _roll_requested = 0;  // generation counters for roll_and_wait
     uint64_t _roll_done = 0;
     uint64_t _last_closed = 0;
