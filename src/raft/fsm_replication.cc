@@ -321,11 +321,17 @@ void fsm::on_snapshot_response(const message& m) {
         send_append(m.from, true);
         return;
     }
-    if (m.index != pr.pending_snapshot) {
-        return;  // about an older snapshot
+    if (m.index != pr.pending_snapshot || m.context == pr.snapshot_offset) {
+        return;  // about an older snapshot, or a duplicate answer
     }
+    const bool progressed = m.context > pr.snapshot_offset;
     pr.snapshot_offset = m.context;
-    send_snapshot_chunk(m.from);
+    if (progressed) {
+        send_snapshot_chunk(m.from);
+    }
+    // A lower offset is a delayed answer or a follower that lost its partial
+    // copy: the heartbeat retransmission serves it. Answering every stale
+    // answer with a chunk would multiply duplicates (found by the simulator).
 }
 
 result<log_index> fsm::change_membership(std::vector<node_id> voters,

@@ -208,7 +208,7 @@ void simulation::choose_scenario() {
     _raft.append_bytes_max = _rng.between(64, 1024);
     _raft.inflight_msgs_max = static_cast<uint32_t>(_rng.between(1, 16));
     _raft.inflight_bytes_max = _rng.between(256, 8192);
-    _raft.snapshot_chunk_bytes = _rng.between(16, 256);
+    _raft.snapshot_chunk_bytes = _rng.between(64, 1024);
     _raft.bugs = _o.bugs;
 
     network_faults f;
@@ -696,9 +696,23 @@ sim_result simulation::run() {
         }
         std::string why;
         bool live = false;
+        bool led = false;
         for (uint64_t i = 0; i < _o.liveness_steps && !failed(); ++i) {
             step(false);
-            if (i % liveness_check_every == 0 && liveness_reached(why)) {
+            if (i % liveness_check_every != 0) {
+                continue;
+            }
+            if (!led) {
+                node_state* l = find_leader();
+                led = l != nullptr &&
+                      l->core->log().term_at(l->core->log().committed()) == l->core->term();
+                if (!led && i >= _o.leader_steps) {
+                    fail("liveness", "no leader committed in its term within " +
+                                         std::to_string(_o.leader_steps) + " steps of healing");
+                    break;
+                }
+            }
+            if (liveness_reached(why)) {
                 live = true;
                 break;
             }
