@@ -28,9 +28,10 @@ namespace qmq::sim {
 struct sim_options {
     uint64_t seed = 1;
     uint64_t steps = 3000;  // time units of the faulty phase
-    // Bounds on the healed phase: a leader that has committed in its term
-    // within leader_steps; every member caught up within liveness_steps
-    // (a backlog streamed with one append in flight takes a while).
+    // Bounds on the healed phase: a leader within leader_steps; a leader
+    // that has committed in its term with every member caught up within
+    // liveness_steps (a backlog streamed one entry per round trip, with one
+    // append in flight, takes a while).
     uint64_t leader_steps = 3000;
     uint64_t liveness_steps = 20000;
     std::ostream* trace = nullptr;  // readable event log, when set
