@@ -266,6 +266,7 @@ result<void> log_store::recover() {
 void log_store::apply_recovered(const format::record_header& h, uint64_t wal_seq, uint64_t offset) {
     auto& g = group_locked(h.group);
     if (!g.error.empty()) {
+        _keep_wal[wal_seq] = true;  // its records stay on disk (quarantined), never dropped
         return;
     }
     if (h.kind == format::record_kind::truncate) {
