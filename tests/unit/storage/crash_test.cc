@@ -164,7 +164,9 @@ void run_crash_rounds(damage d, uint64_t seed, int rounds) {
         ::kill(pid, SIGKILL);
         int status = 0;
         ::waitpid(pid, &status, 0);
-        ASSERT_TRUE(WIFSIGNALED(status)) << "child exited early with " << WEXITSTATUS(status);
+        ASSERT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL)
+            << "child ended on its own (exit " << WEXITSTATUS(status) << ", signal "
+            << (WIFSIGNALED(status) ? WTERMSIG(status) : 0) << ")";
         ::fcntl(fds[0], F_SETFL, 0);
         drain();
         ::close(fds[0]);
