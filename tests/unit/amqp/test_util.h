@@ -187,8 +187,7 @@ struct harness {
                            {"product", "test-client"}};
     }
 
-    // Header through open-ok. Returns false (with test failures) if it did
-    // not end in an open connection.
+    // Header through open-ok; a test failure if it does not end open.
     void open(uint16_t heartbeat = 0, field_table props = capabilities()) {
         client_writer c;
         c.header();
