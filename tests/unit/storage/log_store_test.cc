@@ -2,8 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdio>
 #include <map>
 #include <set>
+#include <thread>
 
 #include "storage/file.h"
 #include "unit/storage/test_util.h"
@@ -69,6 +71,43 @@ TEST(LogStore, AppendIsAnsweredOnceAndReadsBack) {
     EXPECT_EQ((*info)->first, log_index(1));
     EXPECT_EQ((*info)->last, log_index(10));
     EXPECT_EQ((*info)->last_term, term_t(1));
+}
+
+TEST(LogStore, AppendsFromManyThreadsShareFdatasyncs) {
+    scratch_dir dir;
+    auto s = open_store(small_options(dir.path()));
+    ASSERT_TRUE(s);
+    constexpr uint64_t threads = 4;
+    constexpr uint64_t per_thread = 100;
+    const uint64_t batches_before = s->stats().wal_batches;
+    std::vector<std::thread> ts;
+    for (uint64_t t = 1; t <= threads; ++t) {
+        ts.emplace_back([&, t] {
+            for (uint64_t i = 1; i <= per_thread; ++i) {
+                EXPECT_TRUE(s->append(group_id(t), std::vector<entry>{make_entry(t, i, 1)}));
+            }
+        });
+    }
+    for (auto& t : ts) {
+        t.join();
+    }
+    auto n = wait_notices(*s, threads * per_thread);
+    ASSERT_EQ(n.size(), threads * per_thread);
+    std::map<uint64_t, std::set<uint64_t>> seen;
+    for (const auto& x : n) {
+        EXPECT_TRUE(x.durable);
+        EXPECT_TRUE(seen[x.group.value].insert(x.last.value).second) << "answered twice";
+    }
+    for (uint64_t t = 1; t <= threads; ++t) {
+        EXPECT_EQ(seen[t].size(), per_thread);
+    }
+    // One fdatasync per batch, and far fewer batches than appends (each
+    // fdatasync takes milliseconds; appends queue up behind it).
+    const uint64_t batches = s->stats().wal_batches - batches_before;
+    EXPECT_LT(batches, threads * per_thread / 4) << batches << " batches";
+    std::printf("group commit: %llu appends in %llu batches\n",
+                static_cast<unsigned long long>(threads * per_thread),
+                static_cast<unsigned long long>(batches));
 }
 
 TEST(LogStore, RejectsGapsAndNonConsecutiveEntries) {
