@@ -44,7 +44,7 @@ client_connection::client_connection(connection_hub& hub, asio::ip::tcp::socket 
     _socket.set_option(asio::ip::tcp::no_delay(true), ec);
     _proto =
         std::make_unique<amqp::connection>(_hub.broker, _hub.limits, _peer_is_loopback, _hub.info);
-    _read_buffer.resize(read_chunk_size);
+    _read_buffer.resize(read_chunk_min);
 }
 
 client_connection::~client_connection() = default;
@@ -64,7 +64,9 @@ bool client_connection::reading_allowed() const {
     if ((_alarm && _publisher) || _broker_blocked) {
         return false;
     }
-    return !(_writing && _writing_buffer.size() >= output_backlog_max);
+    // Output the client has not taken yet: the write in flight plus what
+    // piled up behind it (replies and deliveries).
+    return !(_writing && _writing_buffer.size() + _proto->output_size() >= output_backlog_max);
 }
 
 void client_connection::set_reading_paused(bool paused) {
@@ -112,6 +114,7 @@ void client_connection::on_read(const std::error_code& ec, std::size_t n) {
         shut("socket closed");
         return;
     }
+    _bytes_in += n;
     if (!reading_allowed()) {
         // Paused while this read was in flight: keep the bytes for later.
         _held.assign(_read_buffer.begin(), _read_buffer.begin() + static_cast<std::ptrdiff_t>(n));
@@ -119,6 +122,9 @@ void client_connection::on_read(const std::error_code& ec, std::size_t n) {
         return;
     }
     process(bytes_view(_read_buffer.data(), n));
+    if (n == _read_buffer.size() && _read_buffer.size() < read_chunk_max) {
+        _read_buffer.resize(_read_buffer.size() * 2);
+    }
     read_more();
 }
 
@@ -200,9 +206,11 @@ void client_connection::on_closed(uint16_t code, const std::string& reason) {
     }
     _close_logged = true;
     if (_open_logged) {
-        QMQ_LOG_INFO("connection closed: {} user '{}' vhost '{}' after {} ms: {}{}", _name,
-                     _proto->user(), _proto->vhost(), monotonic_ms() - _opened_at_ms,
-                     code ? fmt::format("{} ", code) : "", reason);
+        QMQ_LOG_INFO(
+            "connection closed: {} user '{}' vhost '{}' after {} ms: {}{} "
+            "({} bytes in, {} bytes out in {} writes)",
+            _name, _proto->user(), _proto->vhost(), monotonic_ms() - _opened_at_ms,
+            code ? fmt::format("{} ", code) : "", reason, _bytes_in, _bytes_out, _writes);
     } else {
         QMQ_LOG_INFO("connection closed before open: {}: {}{}", _name,
                      code ? fmt::format("{} ", code) : "", reason);
@@ -236,6 +244,8 @@ void client_connection::flush() {
     }
     _proto->take_output(_writing_buffer);
     _writing = true;
+    ++_writes;
+    _bytes_out += _writing_buffer.size();
     asio::async_write(_socket, asio::buffer(_writing_buffer.data(), _writing_buffer.size()),
                       [self = shared_from_this()](const std::error_code& ec, std::size_t) {
                           self->on_written(ec);

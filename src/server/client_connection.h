@@ -14,7 +14,8 @@
 // Reading stops (the kernel's TCP window then pushes back on the client) when
 //  - a resource alarm is set and this connection has published (RabbitMQ
 //    blocks publishers only), or the broker asked to block it;
-//  - a large write is still in flight (the client is not reading fast enough).
+//  - a write is in flight and, with the output queued behind it, 1 MiB or
+//    more is waiting for the client (it is not reading fast enough).
 //
 // Lifetime: owned by shared_ptr; the server's registry holds one reference
 // and each pending async operation another, so the object outlives its last
@@ -119,6 +120,12 @@ class client_connection final : public broker::session_sink,
     bool _blocked_sent = false;    // we told the machine blocked=true
 
     bool _closing = false;  // we sent connection.close: read until close-ok
+    // Totals for the close log line (the write path's coalescing shows as
+    // bytes per write).
+    uint64_t _bytes_in = 0;
+    uint64_t _bytes_out = 0;
+    uint64_t _writes = 0;
+
     bool _open_logged = false;
     bool _close_logged = false;
     bool _done = false;

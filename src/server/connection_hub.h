@@ -17,8 +17,10 @@ namespace qmq::server {
 
 // Reading pauses while a write this large is still in flight.
 constexpr std::size_t output_backlog_max = 1u << 20;
-// Bytes asked of the kernel per read.
-constexpr std::size_t read_chunk_size = 128u << 10;
+// Bytes asked of the kernel per read: small for an idle connection, doubled
+// each time a read fills the buffer, up to the max for a busy publisher.
+constexpr std::size_t read_chunk_min = 4u << 10;
+constexpr std::size_t read_chunk_max = 128u << 10;
 
 struct connection_hub {
     broker::broker& broker;
