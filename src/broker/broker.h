@@ -27,6 +27,7 @@ namespace qmq::broker {
 
 class vhost;
 class session;
+class durable_engine;
 
 class broker final : public amqp::authenticator {
   public:
@@ -59,6 +60,11 @@ class broker final : public amqp::authenticator {
     };
     const owner_ref* find_owner(uint64_t owner) const;
 
+    // The node's durable storage (null: nothing is persisted, e.g. tests).
+    // Set by the server before any queue is declared.
+    void set_durable(durable_engine* engine) { _durable = engine; }
+    durable_engine* durable() const { return _durable; }
+
     // A fresh "amq.gen-..." name (server-named queues), unique per process.
     std::string generate_name(std::string_view prefix);
 
@@ -70,6 +76,7 @@ class broker final : public amqp::authenticator {
     uint64_t _next_owner = 1;
     uint64_t _name_counter = 0;
     uint64_t _now_ms = 0;
+    durable_engine* _durable = nullptr;
 };
 
 }  // namespace qmq::broker

@@ -6,6 +6,7 @@
 #include "amqp/constants.h"
 #include "broker/broker.h"
 #include "broker/classic_queue.h"
+#include "broker/durable_confirms.h"
 #include "broker/queue_args.h"
 #include "broker/session.h"
 #include "broker/vhost.h"
@@ -783,10 +784,13 @@ void channel_state::publish(const amqp::basic_publish& m, const message_ptr& msg
             expiration = *v;
     }
     bool rejected = false;
+    std::vector<durable_wait> waits;
     for (classic_queue* q : targets) {
         const auto outcome = q->publish(msg, _owner, expiration);
         if (outcome == queue::enqueue_outcome::rejected) {
             rejected = true;
+        } else if (_confirm && q->confirm_index() != 0) {
+            waits.push_back({q->durable()->group(), q->confirm_index()});
         }
     }
     if (targets.empty() && m.mandatory) {
@@ -798,6 +802,8 @@ void channel_state::publish(const amqp::basic_publish& m, const message_ptr& msg
         // publish is known now (unroutable messages are confirmed too).
         if (rejected) {
             send(amqp::basic_nack{_publish_seq, false, false});
+        } else if (!waits.empty()) {
+            defer_confirm(waits);
         } else {
             send(amqp::basic_ack{_publish_seq, false});
         }

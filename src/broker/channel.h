@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <deque>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <unordered_map>
@@ -24,6 +25,8 @@ namespace qmq::broker {
 class session;
 class classic_queue;
 class vhost;
+class durable_confirms;
+struct durable_wait;
 
 struct channel_error {
     uint16_t code = 0;
@@ -110,6 +113,9 @@ class channel_state {
 
     // Routes and enqueues one message; confirms when in confirm mode.
     void publish(const amqp::basic_publish& m, const message_ptr& msg);
+    // Confirms _publish_seq once its durable queues have it on disk
+    // (durable_channel.cc).
+    void defer_confirm(const std::vector<durable_wait>& waits);
     // Unacked entries selected by (tag, multiple); throws 406 for an unknown tag.
     std::vector<unacked*> select_unacked(uint64_t tag, bool multiple);
     enum class settle_kind { ack, requeue, discard };
@@ -143,6 +149,7 @@ class channel_state {
 
     bool _confirm = false;
     uint64_t _publish_seq = 0;
+    std::shared_ptr<durable_confirms> _durable_confirms;  // created on first use
     bool _tx = false;
     std::vector<tx_publish> _tx_publishes;
     struct tx_settle {

@@ -2,6 +2,7 @@
 
 #include <type_traits>
 
+#include "broker/broker.h"
 #include "broker/channel.h"
 #include "broker/session.h"
 #include "broker/vhost.h"
@@ -51,7 +52,13 @@ classic_queue::classic_queue(vhost& vh, uint64_t id, std::string name, queue_dec
       _settings(std::move(settings)),
       _exclusive_owner(exclusive_owner),
       _state(_settings.machine, now_ms),
-      _store(std::make_unique<memory_store>()) {}
+      _store(std::make_unique<memory_store>()) {
+    if (_decl.durable && !_decl.exclusive) {
+        if (durable_engine* engine = _vhost.owner().durable()) {
+            open_durable(*engine);
+        }
+    }
+}
 
 std::string classic_queue::describe() const {
     return _vhost.describe_queue(_name);
@@ -62,6 +69,9 @@ queue::reply classic_queue::run(const queue::command& cmd) {
     const bool outer = !_running;
     _running = true;
     queue::apply(m, cmd, _state, _result);
+    if (_durable) {
+        log_command(m, cmd);
+    }
     // Effects may lead to more commands on this queue: take ours out first.
     queue::reply r = _result.r;
     std::vector<queue::effect> effects = std::move(_result.effects);
@@ -122,14 +132,16 @@ void classic_queue::carry_out(const queue::effect& e) {
             } else if constexpr (std::is_same_v<T, queue::queue_expired>) {
                 _expired = true;
                 _vhost.note_expired(*this);
+            } else if constexpr (std::is_same_v<T, queue::release_cursor>) {
+                if (_durable) {
+                    _durable->on_release_cursor(fx, _state);
+                }
             } else {
                 // confirm: publishes use publisher_seq 0 (confirms are answered
                 // from the enqueue reply); consumer_activated needs no action
-                // for AMQP 0-9-1 clients; release_cursor matters once the store
-                // is a log.
+                // for AMQP 0-9-1 clients.
                 static_assert(std::is_same_v<T, queue::confirm> ||
-                              std::is_same_v<T, queue::consumer_activated> ||
-                              std::is_same_v<T, queue::release_cursor>);
+                              std::is_same_v<T, queue::consumer_activated>);
             }
         },
         e);
@@ -194,7 +206,10 @@ queue::enqueue_outcome classic_queue::publish(const message_ptr& msg, uint64_t o
     // The body must be findable before effects (an immediate deliver) run.
     const queue::message_ref ref(_last_index + 1);
     _store->put(ref, msg);
+    _publishing = msg.get();
+    _confirm_index = 0;
     const queue::reply r = run(cmd);
+    _publishing = nullptr;
     queue::enqueue_reply er;
     if (const auto* x = std::get_if<queue::enqueue_reply>(&r)) {
         er = *x;

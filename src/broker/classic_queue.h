@@ -21,6 +21,7 @@
 
 #include "amqp/field_table.h"
 #include "broker/message.h"
+#include "broker/durable_queue.h"
 #include "broker/message_store.h"
 #include "broker/queue_args.h"
 #include "queue/machine.h"
@@ -99,7 +100,17 @@ class classic_queue {
     // Set when x-expires fired; the vhost deletes the queue.
     bool expired() const { return _expired; }
 
+    // Durable (non-exclusive durable queue with a durable engine): its log.
+    durable_queue* durable() { return _durable.get(); }
+    // The log index the last publish() must reach durably before its
+    // confirm; 0 when it needs no disk (transient message or queue).
+    uint64_t confirm_index() const { return _confirm_index; }
+
   private:
+    // durable_classic_queue.cc
+    void open_durable(durable_engine& engine);
+    void log_command(const queue::meta& m, const queue::command& cmd);
+
     queue::reply run(const queue::command& cmd);
     void carry_out(const queue::effect& e);
     void on_deliver(const queue::deliver& d);
@@ -128,6 +139,11 @@ class classic_queue {
     bool _running = false;
     // Dead-letters collected during a command, published after it.
     std::vector<std::pair<message_ptr, queue::dead_letter_reason>> _dead_letters;
+
+    std::unique_ptr<durable_queue> _durable;
+    const message* _publishing = nullptr;  // the message of the enqueue being run
+    uint64_t _confirm_index = 0;
+    bool _durable_deleted = false;
 };
 
 }  // namespace qmq::broker

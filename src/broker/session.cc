@@ -5,6 +5,7 @@
 #include "amqp/constants.h"
 #include "broker/broker.h"
 #include "broker/channel.h"
+#include "broker/durable_engine.h"
 #include "broker/vhost.h"
 
 namespace qmq::broker {
@@ -58,6 +59,12 @@ void session::on_method(uint16_t channel, const amqp::method& m, amqp::content* 
     }
     if (vhost* vh = _broker.find_vhost(_vhost)) {
         vh->collect_garbage();
+    }
+    // exchange.* / queue.* may change durable metadata: it is on disk before
+    // the reply leaves (the sink writes on a later loop turn).
+    const uint16_t cls = amqp::id_of(m).class_id;
+    if (durable_engine* d = _broker.durable(); d != nullptr && (cls == 40 || cls == 50)) {
+        d->save_metadata_if_changed(_broker);
     }
 }
 

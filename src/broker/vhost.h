@@ -35,6 +35,7 @@ class vhost {
     uint64_t now_ms() const;
 
     exchange* find_exchange(std::string_view name);
+    const std::map<std::string, std::unique_ptr<exchange>>& exchanges() const { return _exchanges; }
     classic_queue* find_queue(std::string_view name);
     classic_queue* find_queue_by_id(uint64_t id);
 

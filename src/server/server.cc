@@ -45,6 +45,19 @@ server::~server() {
 }
 
 result<void> server::listen() {
+    // Durable notices arrive on the WAL writer thread: drain them on the loop.
+    auto durable = broker::durable_engine::open(
+        _config.data_dir, [this] { asio::post(_io, [this] { _durable->drain(); }); });
+    if (!durable) {
+        return error{durable.err().code, fmt::format("cannot open the message store in '{}': {}",
+                                                     _config.data_dir, durable.err().message)};
+    }
+    _durable = std::move(*durable);
+    _broker->set_durable(_durable.get());
+    if (auto r = _durable->load_metadata(*_broker); !r) {
+        return error{r.err().code, fmt::format("cannot restore durable metadata in '{}': {}",
+                                               _config.data_dir, r.err().message)};
+    }
     std::error_code ec;
     const auto address = asio::ip::make_address(_config.amqp_listen.host, ec);
     if (ec) {
@@ -127,6 +140,10 @@ void server::accept_next() {
 void server::on_tick() {
     const uint64_t now = monotonic_ms();
     _broker->tick(wall_clock_ms());
+    // Auto-delete and x-expires change durable metadata outside any method.
+    if (_durable) {
+        _durable->save_metadata_if_changed(*_broker);
+    }
     // Copy: a tick may finish a connection, which erases it from the map
     // (deferred through post, but keep the loop independent of that).
     std::vector<std::shared_ptr<client_connection>> conns;

@@ -19,6 +19,7 @@
 #include <string>
 
 #include "broker/broker.h"
+#include "broker/durable_engine.h"
 #include "common/result.h"
 #include "server/config.h"
 #include "server/connection_hub.h"
@@ -44,7 +45,8 @@ class server {
     server(const server&) = delete;
     server& operator=(const server&) = delete;
 
-    // Binds the listener; the error is one line naming the address.
+    // Opens the durable store in the data dir (recovering it), then binds
+    // the listener; the error is one line naming the directory or address.
     result<void> listen();
     // The bound AMQP address (the real port when 0 was asked).
     endpoint amqp_endpoint() const;
@@ -62,6 +64,8 @@ class server {
 
     server_config _config;
     asio::io_context _io{1};
+    // Outlives the broker (its durable queues use it), dies before _io.
+    std::unique_ptr<broker::durable_engine> _durable;
     std::unique_ptr<broker::broker> _broker;
     connection_hub _hub;
     asio::ip::tcp::acceptor _acceptor;
