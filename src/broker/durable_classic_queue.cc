@@ -49,6 +49,12 @@ void classic_queue::log_command(const queue::meta& m, const queue::command& cmd)
     if (body != nullptr && _durable->last_appended() == m.index.value) {
         _confirm_index = m.index.value;
     }
+    // The machine's cursor fires every 4096 commands, maybe while the queue
+    // was full; once it is empty, release the log behind it (gated inside
+    // to one snapshot per 4096 commands; an empty state is tiny).
+    if (_state.live_count() == 0 && !_state.is_deleted()) {
+        _durable->on_release_cursor(queue::release_cursor{m.index, {}, false}, _state);
+    }
     if (_state.is_deleted() && !_durable_deleted) {
         _durable_deleted = true;
         _durable->on_deleted(m.index.value);

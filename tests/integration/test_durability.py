@@ -147,3 +147,32 @@ def test_durable_exchanges_queues_and_bindings_survive_kill9(server):
         ch.queue_declare("gone", passive=True)
     assert e.value.reply_code == 404
     conn.close()
+
+
+def _dir_bytes(path):
+    return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
+
+
+def test_draining_a_durable_queue_returns_disk(server):
+    conn = server.connect()
+    ch = conn.channel()
+    ch.queue_declare("big", durable=True)
+    body = b"x" * 4096
+    n = 20000  # 80 MiB: more than one 64 MiB WAL file
+    for _ in range(n):
+        ch.basic_publish("", "big", body, PERSISTENT)
+    ch.queue_declare("big", durable=True, passive=True)  # round trip
+    full = _dir_bytes(server.data_dir)
+    assert full > n * 4096
+    got = 0
+    for method, _p, _b in ch.consume("big", auto_ack=True, inactivity_timeout=2):
+        if method is None:
+            break
+        got += 1
+    assert got == n
+    # The released WAL file's segments are deleted in the background.
+    deadline = time.monotonic() + 10
+    while _dir_bytes(server.data_dir) > full // 2 and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert _dir_bytes(server.data_dir) <= full // 2
+    conn.close()
