@@ -136,6 +136,7 @@ void client_connection::process(bytes_view data) {
 }
 
 void client_connection::handle(std::vector<amqp::connection_event>& events) {
+    _closed_in_batch.clear();
     for (auto& event : events) {
         if (_done) {
             return;
@@ -156,12 +157,17 @@ void client_connection::handle(std::vector<amqp::connection_event>& events) {
                         _session->on_channel_opened(e.channel);
                     }
                 } else if constexpr (std::is_same_v<T, amqp::channel_closed>) {
-                    if (_session) {
+                    if (_session && !_closed_in_batch.contains(e.channel)) {
                         _session->on_channel_closed(e.channel);
                     }
                 } else if constexpr (std::is_same_v<T, amqp::method_received>) {
-                    // The session may have closed this channel earlier in the batch.
-                    if (!_session || !_proto->is_channel_open(e.channel)) {
+                    // Skip only what follows a close_channel() the session
+                    // made earlier in this batch. The machine's own state is
+                    // no guide: it has already read the whole batch, so a
+                    // channel.close or connection.close that the peer sent
+                    // after this method would make it look closed, and the
+                    // methods before the close must still be carried out.
+                    if (!_session || _closed_in_batch.contains(e.channel)) {
                         return;
                     }
                     if (std::holds_alternative<amqp::basic_publish>(e.m)) {
@@ -328,6 +334,7 @@ void client_connection::close_channel(uint16_t channel, uint16_t code, std::stri
                                       uint16_t class_id, uint16_t method_id) {
     QMQ_LOG_DEBUG("connection {}: channel {} closed by broker: {} {}", _name, channel, code, text);
     _proto->close_channel(channel, code, std::move(text), class_id, method_id);
+    _closed_in_batch.insert(channel);
     schedule_flush();
 }
 

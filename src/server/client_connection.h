@@ -25,6 +25,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <set>
 #include <string>
 
 #include "amqp/connection.h"
@@ -112,6 +113,10 @@ class client_connection final : public broker::session_sink,
     bytes _writing_buffer;  // the batch the in-flight write is sending
     bool _writing = false;
     bool _flush_scheduled = false;
+
+    // Channels the session closed while the current batch of events is
+    // handled: the batch's later events for them are dropped.
+    std::set<uint16_t> _closed_in_batch;
 
     bool _publisher = false;  // has sent basic.publish
     bool _alarm = false;      // a resource alarm is set
