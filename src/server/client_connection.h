@@ -35,7 +35,7 @@
 
 namespace qmq::server {
 
-class connection_hub;
+struct connection_hub;
 
 class client_connection final : public broker::session_sink,
                                 public std::enable_shared_from_this<client_connection> {
