@@ -4,7 +4,7 @@ spec as JSON (RabbitMQ's amqp-rabbitmq-0.9.1.json).
 
 Usage: tools/amqp-codegen/generate.py [SPEC_JSON] [OUT_DIR]
 Defaults: ../shared/spec/amqp-rabbitmq-0.9.1.json relative to the repository
-root (or /work/shared/spec/...), and src/amqp/. The output is committed; run
+root, and src/amqp/. The output is committed; run
 this again only when the spec or the generator changes, then clang-format.
 """
 
@@ -15,7 +15,6 @@ import sys
 ROOT = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
 SPEC_CANDIDATES = [
     os.path.join(ROOT, "..", "shared", "spec", "amqp-rabbitmq-0.9.1.json"),
-    "/work/shared/spec/amqp-rabbitmq-0.9.1.json",
 ]
 
 CPP_TYPE = {

@@ -17,11 +17,7 @@ import pika.data
 import pika.spec
 
 ROOT = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
-SPEC = "/work/shared/spec/amqp-rabbitmq-0.9.1.json"
-for cand in (os.path.join(ROOT, "..", "shared", "spec", "amqp-rabbitmq-0.9.1.json"), SPEC):
-    if os.path.exists(cand):
-        SPEC = cand
-        break
+SPEC = os.path.join(ROOT, "..", "shared", "spec", "amqp-rabbitmq-0.9.1.json")
 
 TABLE = {"i": 1, "s": "x", "nested": {"b": True, "n": -5}, "arr": [1, "two", False]}
 
