@@ -51,6 +51,10 @@ void channel_state::send(const amqp::method& m, const amqp::content* c) {
     _session.sink().send_method(_number, m, c);
 }
 
+void channel_state::on_batch_end() {
+    // Nothing is coalesced across a batch yet: confirms go out one by one.
+}
+
 void channel_state::on_method(const amqp::method& m, amqp::content* content) {
     std::visit(
         [&](const auto& x) {

@@ -45,6 +45,8 @@ class channel_state {
 
     // Throws channel_error.
     void on_method(const amqp::method& m, amqp::content* content);
+    // End of one socket read's methods (see session::on_batch_end).
+    void on_batch_end();
 
     // From queues: a message for consumer `tag` (empty tag = never; gets are
     // answered directly). Returns false if the channel cannot take it.

@@ -88,6 +88,15 @@ void session::on_channel_closed(uint16_t channel) {
     }
 }
 
+void session::on_batch_end() {
+    if (_closed) {
+        return;
+    }
+    for (auto& [number, ch] : _channels->map) {
+        ch->on_batch_end();
+    }
+}
+
 void session::on_connection_closed() {
     if (_closed) {
         return;

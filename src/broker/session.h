@@ -35,6 +35,10 @@ class session {
     // `content` is the message for basic.publish (null otherwise); the
     // session may move its body out.
     void on_method(uint16_t channel, const amqp::method& m, amqp::content* content);
+    // The server has handed over everything decoded from one socket read:
+    // channels send what they coalesce across a batch (publisher confirms
+    // with multiple=true) before the connection writes its output.
+    void on_batch_end();
     // The channel is gone (closed by the peer or by the connection machine):
     // its consumers are cancelled and unacked messages returned to queues.
     void on_channel_closed(uint16_t channel);

@@ -131,6 +131,9 @@ void client_connection::on_read(const std::error_code& ec, std::size_t n) {
 void client_connection::process(bytes_view data) {
     auto events = _proto->feed(data, monotonic_ms());
     handle(events);
+    if (_session) {
+        _session->on_batch_end();
+    }
     update_blocked();
     flush();
 }
