@@ -363,10 +363,7 @@ TEST(Content, OutgoingContentIsCutAtTheNegotiatedFrameMax) {
     harness h;
     client_writer c;
     c.header();
-    connection_start_ok so;
-    so.mechanism = "PLAIN";
-    so.response = std::string("\0guest\0guest", 12);
-    c.send(0, so);
+    c.start_ok_plain();
     c.send(0, connection_tune_ok{0, 4096, 0});
     c.send(0, connection_open{"/", "", false});
     c.send(1, channel_open{});

@@ -223,11 +223,7 @@ TEST(Blocked, StateSetBeforeOpenIsSentAtOpen) {
     h.conn->set_blocked(true, "disk");
     client_writer c;
     c.header();
-    connection_start_ok so;
-    so.client_properties = harness::capabilities();
-    so.mechanism = "PLAIN";
-    so.response = std::string("\0guest\0guest", 12);
-    c.send(0, so);
+    c.start_ok_plain("guest", "guest", harness::capabilities());
     c.send(0, connection_tune_ok{0, 0, 0});
     c.send(0, connection_open{"/", "", false});
     h.feed(c);
@@ -239,10 +235,7 @@ TEST(Events, AppendingOverloadsAddToTheCallersVector) {
     harness h;
     client_writer c;
     c.header();
-    connection_start_ok so;
-    so.mechanism = "PLAIN";
-    so.response = std::string("\0guest\0guest", 12);
-    c.send(0, so);
+    c.start_ok_plain();
     c.send(0, connection_tune_ok{0, 0, 1});
     c.send(0, connection_open{"/", "", false});
     c.send(1, channel_open{});

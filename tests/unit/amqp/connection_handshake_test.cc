@@ -40,11 +40,7 @@ TEST(Handshake, PlainLoginThroughOpen) {
     EXPECT_NE(start->server_properties.get_string("version"), nullptr);
     EXPECT_NE(start->server_properties.get_string("platform"), nullptr);
 
-    connection_start_ok so;
-    so.client_properties = harness::capabilities();
-    so.mechanism = "PLAIN";
-    so.response = std::string("\0guest\0guest", 12);
-    c.send(0, so);
+    c.start_ok_plain("guest", "guest", harness::capabilities());
     h.feed(c);
     EXPECT_EQ(h.auth.last_mechanism, "PLAIN");
     EXPECT_TRUE(h.auth.last_loopback);
@@ -72,10 +68,7 @@ TEST(Handshake, WholeHandshakeFedOneByteAtATime) {
     harness h;
     client_writer c;
     c.header();
-    connection_start_ok so;
-    so.mechanism = "PLAIN";
-    so.response = std::string("\0guest\0guest", 12);
-    c.send(0, so);
+    c.start_ok_plain();
     c.send(0, connection_tune_ok{0, 0, 0});
     c.send(0, connection_open{"/", "", false});
     c.send(1, channel_open{});
@@ -148,11 +141,7 @@ TEST(Handshake, BadPasswordIs403WithAuthenticationFailureClose) {
     harness h;
     client_writer c;
     c.header();
-    connection_start_ok so;
-    so.client_properties = harness::capabilities();
-    so.mechanism = "PLAIN";
-    so.response = std::string("\0guest\0wrong", 12);
-    c.send(0, so);
+    c.start_ok_plain("guest", "wrong", harness::capabilities());
     h.feed(c);
     auto [code, text] = closed_with(h);
     EXPECT_EQ(code, 403);
@@ -173,10 +162,7 @@ TEST(Handshake, BadPasswordWithoutTheCapabilityJustCloses) {
     harness h;
     client_writer c;
     c.header();
-    connection_start_ok so;
-    so.mechanism = "PLAIN";
-    so.response = std::string("\0guest\0wrong", 12);
-    c.send(0, so);
+    c.start_ok_plain("guest", "wrong");
     h.feed(c);
     EXPECT_EQ(h.last<connection_close>(), nullptr);
     EXPECT_TRUE(h.conn->finished());
@@ -217,10 +203,7 @@ TEST(Handshake, UnknownVhostIs530) {
     harness h;
     client_writer c;
     c.header();
-    connection_start_ok so;
-    so.mechanism = "PLAIN";
-    so.response = std::string("\0guest\0guest", 12);
-    c.send(0, so);
+    c.start_ok_plain();
     c.send(0, connection_tune_ok{0, 0, 0});
     c.send(0, connection_open{"nope", "", false});
     h.feed(c);
@@ -302,10 +285,7 @@ TEST(Tune, NegotiationRules) {
         harness h;
         client_writer c;
         c.header();
-        connection_start_ok so;
-        so.mechanism = "PLAIN";
-        so.response = std::string("\0guest\0guest", 12);
-        c.send(0, so);
+        c.start_ok_plain();
         c.send(0, connection_tune_ok{tc.channel_max, tc.frame_max, 0});
         c.send(0, connection_open{"/", "", false});
         h.feed(c);
@@ -327,10 +307,7 @@ TEST(Tune, FrameMaxIsEnforcedAfterNegotiation) {
     harness h(l);
     client_writer c;
     c.header();
-    connection_start_ok so;
-    so.mechanism = "PLAIN";
-    so.response = std::string("\0guest\0guest", 12);
-    c.send(0, so);
+    c.start_ok_plain();
     c.send(0, connection_tune_ok{10, 4096, 0});
     c.send(0, connection_open{"/", "", false});
     c.send(1, channel_open{});
@@ -354,10 +331,7 @@ TEST(Tune, ChannelAboveChannelMaxIs530) {
     harness h;
     client_writer c;
     c.header();
-    connection_start_ok so;
-    so.mechanism = "PLAIN";
-    so.response = std::string("\0guest\0guest", 12);
-    c.send(0, so);
+    c.start_ok_plain();
     c.send(0, connection_tune_ok{5, 0, 0});
     c.send(0, connection_open{"/", "", false});
     c.send(5, channel_open{});

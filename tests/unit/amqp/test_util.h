@@ -90,6 +90,16 @@ struct client_writer {
         write_method_frame(w, ch, m);
         return *this;
     }
+    // connection.start-ok with PLAIN credentials (guest/guest by default).
+    client_writer& start_ok_plain(const std::string& user = "guest",
+                                  const std::string& password = "guest",
+                                  field_table client_properties = {}) {
+        connection_start_ok so;
+        so.client_properties = std::move(client_properties);
+        so.mechanism = "PLAIN";
+        so.response = std::string(1, '\0') + user + std::string(1, '\0') + password;
+        return send(0, so);
+    }
     client_writer& send_content(uint16_t ch, const content& c, uint32_t frame_max = 131072) {
         write_content_frames(w, ch, c, frame_max);
         return *this;
@@ -192,11 +202,7 @@ struct harness {
         client_writer c;
         c.header();
         feed(c);
-        connection_start_ok so;
-        so.client_properties = std::move(props);
-        so.mechanism = "PLAIN";
-        so.response = std::string("\0guest\0guest", 12);
-        c.send(0, so);
+        c.start_ok_plain("guest", "guest", std::move(props));
         c.send(0, connection_tune_ok{limits.channel_max, limits.frame_max, heartbeat});
         c.send(0, connection_open{"/", "", false});
         feed(c);
