@@ -26,12 +26,14 @@ struct driver {
     uint64_t index = 0;
 };
 
-// Publish, deliver to one of 4 consumers (prefetch 100), ack each message.
-// One iteration = 2 commands (enqueue, settle).
+// Publish, deliver to one of `consumers` consumers (each with `prefetch`),
+// ack each message. One iteration = 2 commands (enqueue, settle).
 void BM_EnqueueDeliverSettle(benchmark::State& st) {
+    const auto consumers = static_cast<uint64_t>(st.range(0));
+    const auto prefetch = static_cast<uint32_t>(st.range(1));
     driver d;
-    for (uint64_t c = 1; c <= 4; ++c) {
-        d.run(checkout{consumer_id(c), owner_id(c), 100, 0, false});
+    for (uint64_t c = 1; c <= consumers; ++c) {
+        d.run(checkout{consumer_id(c), owner_id(c), prefetch, 0, false});
     }
     settle ack{consumer_id(0), {message_ref(0)}};
     for (auto _ : st) {
@@ -43,7 +45,11 @@ void BM_EnqueueDeliverSettle(benchmark::State& st) {
     }
     st.SetItemsProcessed(static_cast<int64_t>(st.iterations()) * 2);
 }
-BENCHMARK(BM_EnqueueDeliverSettle);
+// 4 consumers with prefetch 100; 100 round-robin consumers with prefetch 10.
+BENCHMARK(BM_EnqueueDeliverSettle)
+    ->ArgNames({"consumers", "prefetch"})
+    ->Args({4, 100})
+    ->Args({100, 10});
 
 // The same with confirms, a message TTL and 10 priority levels.
 void BM_EnqueueDeliverSettleAllFeatures(benchmark::State& st) {
@@ -71,24 +77,6 @@ void BM_EnqueueDeliverSettleAllFeatures(benchmark::State& st) {
     st.SetItemsProcessed(static_cast<int64_t>(st.iterations()) * 2);
 }
 BENCHMARK(BM_EnqueueDeliverSettleAllFeatures);
-
-// 100 consumers of equal priority sharing the stream round-robin.
-void BM_EnqueueDeliverSettle100Consumers(benchmark::State& st) {
-    driver d;
-    for (uint64_t c = 1; c <= 100; ++c) {
-        d.run(checkout{consumer_id(c), owner_id(c), 10, 0, false});
-    }
-    settle ack{consumer_id(0), {message_ref(0)}};
-    for (auto _ : st) {
-        auto& r = d.run(enqueue{owner_id(9), 0, 0, 100, 0, {}});
-        const auto& del = std::get<deliver>(r.effects.front());
-        ack.consumer = del.consumer;
-        ack.refs[0] = del.ref;
-        d.run(ack);
-    }
-    st.SetItemsProcessed(static_cast<int64_t>(st.iterations()) * 2);
-}
-BENCHMARK(BM_EnqueueDeliverSettle100Consumers);
 
 // nack with requeue against a 100k backlog: the message goes back to the
 // head and is delivered again at once (one command per iteration).
