@@ -14,7 +14,7 @@ constexpr uint16_t not_allowed = 530;
 // the empty name.
 // A malformed regex (the config is validated by the server, but be safe)
 // grants nothing rather than throwing at a login.
-std::regex compile(const std::string& re) {
+std::regex compile_regex(const std::string& re) {
     try {
         return std::regex(re.empty() ? std::string("^$") : re, std::regex::ECMAScript);
     } catch (const std::regex_error&) {
@@ -35,6 +35,29 @@ const char* permission_name(permission p) {
 }
 
 }  // namespace
+
+bool access_control::compiled_regex::granted(std::string_view resource) const {
+    if (match_all) {
+        return true;
+    }
+    if (auto it = cache.find(resource); it != cache.end()) {
+        return it->second;
+    }
+    std::string name(resource);
+    const bool ok = std::regex_search(name, re);
+    if (cache.size() >= decision_cache_max) {
+        cache.clear();
+    }
+    cache.emplace(std::move(name), ok);
+    return ok;
+}
+
+access_control::compiled_regex access_control::compile(const std::string& re) {
+    compiled_regex c;
+    c.re = compile_regex(re);
+    c.match_all = re == ".*";
+    return c;
+}
 
 config config::defaults() {
     config c;
@@ -116,23 +139,21 @@ access_decision access_control::open_vhost(std::string_view user, std::string_vi
 access_decision access_control::check(std::string_view user, std::string_view vhost,
                                       permission perm, resource_kind kind,
                                       std::string_view name) const {
-    const std::string resource =
-        (kind == resource_kind::exchange && name.empty()) ? "amq.default" : std::string(name);
+    const std::string_view resource =
+        (kind == resource_kind::exchange && name.empty()) ? std::string_view("amq.default") : name;
     const compiled_permissions* p = find_perms(user, vhost);
-    bool granted = false;
     if (p != nullptr) {
-        const std::regex& re = perm == permission::configure ? p->configure
-                               : perm == permission::write   ? p->write
-                                                             : p->read;
-        granted = std::regex_search(resource, re);
-    }
-    if (granted) {
-        return access_decision::ok();
+        const compiled_regex& re = perm == permission::configure ? p->configure
+                                   : perm == permission::write   ? p->write
+                                                                 : p->read;
+        if (re.granted(resource)) {
+            return access_decision::ok();
+        }
     }
     return access_decision::refuse(
         access_refused, std::string("ACCESS_REFUSED - ") + permission_name(perm) + " access to " +
                             (kind == resource_kind::exchange ? "exchange" : "queue") + " '" +
-                            resource + "' in vhost '" + std::string(vhost) +
+                            std::string(resource) + "' in vhost '" + std::string(vhost) +
                             "' refused for user '" + std::string(user) + "'");
 }
 

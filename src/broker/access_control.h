@@ -53,9 +53,29 @@ class access_control {
     const std::vector<std::string>& vhosts() const { return _vhost_list; }
 
   private:
-    struct compiled_permissions {
-        std::regex configure, write, read;
+    // Names checked per permission set before the cache starts over: the
+    // set of exchanges and queues a user touches is small in practice.
+    static constexpr std::size_t decision_cache_max = 4096;
+
+    struct name_hash {
+        using is_transparent = void;
+        std::size_t operator()(std::string_view s) const {
+            return std::hash<std::string_view>{}(s);
+        }
     };
+    // One of configure/write/read. Permissions are fixed for the broker's
+    // lifetime (from the config), so a decision per name never goes stale:
+    // basic.publish checks write on every message, and std::regex is slow.
+    struct compiled_regex {
+        std::regex re;
+        bool match_all = false;  // ".*": no need to match at all
+        mutable std::unordered_map<std::string, bool, name_hash, std::equal_to<>> cache;
+        bool granted(std::string_view resource) const;
+    };
+    struct compiled_permissions {
+        compiled_regex configure, write, read;
+    };
+    static compiled_regex compile(const std::string& re);
     struct user_entry {
         std::string password_hash;
         bool loopback_only = false;

@@ -4,6 +4,7 @@
 
 #include "amqp/constants.h"
 #include "broker/broker.h"
+#include "broker/vhost.h"
 #include "common/assert.h"
 #include "common/log.h"
 #include "server/clock.h"
@@ -61,7 +62,7 @@ bool client_connection::reading_allowed() const {
     if (_closing) {
         return true;  // the close-ok must get through even to a blocked connection
     }
-    if ((_alarm && _publisher) || _broker_blocked) {
+    if ((_alarm && _publisher) || _broker_blocked || _flow_paused) {
         return false;
     }
     // Output the client has not taken yet: the write in flight plus what
@@ -134,8 +135,65 @@ void client_connection::process(bytes_view data) {
     if (_session) {
         _session->on_batch_end();
     }
+    check_flow();
     update_blocked();
     flush();
+    if (_hub.flow) {
+        // Acks and deliveries of this batch may have drained a queue some
+        // publisher waits on.
+        _hub.flow->poll(monotonic_ms());
+    }
+}
+
+void client_connection::check_flow() {
+    if (_flow_targets.empty()) {
+        return;
+    }
+    if (_consumer || !_session || _closing || _flow_paused || !_hub.flow) {
+        _flow_targets.clear();
+        return;
+    }
+    broker::vhost* vh = _hub.broker.find_vhost(_proto->vhost());
+    const uint64_t now = monotonic_ms();
+    for (const auto& [exchange_name, routing_key] : _flow_targets) {
+        broker::exchange* x = vh ? vh->find_exchange(exchange_name) : nullptr;
+        // Headers exchanges route on the message's headers, not kept here.
+        if (x == nullptr || x->type() == broker::exchange_type::headers) {
+            continue;
+        }
+        _flow_route.clear();
+        vh->route(*x, routing_key, nullptr, _flow_route);
+        for (broker::classic_queue* q : _flow_route) {
+            if (_hub.flow->over_high(*q, now)) {
+                _flow_paused = true;
+                _hub.flow->wait(weak_from_this(), flow_queue_ref{vh->name(), q->id()}, now);
+                // Once per connection at info (RabbitMQ shows such a
+                // connection in state "flow"); every pause at debug.
+                if (!_flow_logged) {
+                    _flow_logged = true;
+                    QMQ_LOG_INFO(
+                        "connection {}: publisher paused by flow control: {} has {} "
+                        "ready messages (high watermark {})",
+                        _name, q->describe(), q->message_count(), _hub.flow->settings().ready_high);
+                } else {
+                    QMQ_LOG_DEBUG("connection {}: publisher paused by flow control ({} ready)",
+                                  _name, q->message_count());
+                }
+                _flow_targets.clear();
+                return;
+            }
+        }
+    }
+    _flow_targets.clear();
+}
+
+void client_connection::flow_resume() {
+    if (!_flow_paused) {
+        return;
+    }
+    _flow_paused = false;
+    // Deferred: we may be inside another connection's handler.
+    asio::post(_socket.get_executor(), [self = shared_from_this()] { self->read_more(); });
 }
 
 void client_connection::handle(std::vector<amqp::connection_event>& events) {
@@ -173,8 +231,16 @@ void client_connection::handle(std::vector<amqp::connection_event>& events) {
                     if (!_session || _closed_in_batch.contains(e.channel)) {
                         return;
                     }
-                    if (std::holds_alternative<amqp::basic_publish>(e.m)) {
+                    if (const auto* p = std::get_if<amqp::basic_publish>(&e.m)) {
                         _publisher = true;
+                        if (!_consumer && _hub.flow && _hub.flow->enabled() &&
+                            (_flow_targets.empty() || _flow_targets.back().first != p->exchange ||
+                             _flow_targets.back().second != p->routing_key)) {
+                            _flow_targets.emplace_back(p->exchange, p->routing_key);
+                        }
+                    } else if (std::holds_alternative<amqp::basic_consume>(e.m) ||
+                               std::holds_alternative<amqp::basic_get>(e.m)) {
+                        _consumer = true;
                     }
                     _session->on_method(e.channel, e.m, e.body ? &*e.body : nullptr);
                 }

@@ -15,7 +15,9 @@
 //  - a resource alarm is set and this connection has published (RabbitMQ
 //    blocks publishers only), or the broker asked to block it;
 //  - a write is in flight and, with the output queued behind it, 1 MiB or
-//    more is waiting for the client (it is not reading fast enough).
+//    more is waiting for the client (it is not reading fast enough);
+//  - publisher flow control (flow_control.h): it only publishes, and a queue
+//    it just published to has consumers that fall behind.
 //
 // Lifetime: owned by shared_ptr; the server's registry holds one reference
 // and each pending async operation another, so the object outlives its last
@@ -32,12 +34,14 @@
 #include "broker/session.h"
 #include "broker/session_sink.h"
 #include "common/bytes.h"
+#include "server/flow_control.h"
 
 namespace qmq::server {
 
 struct connection_hub;
 
 class client_connection final : public broker::session_sink,
+                                public flow_waiter,
                                 public std::enable_shared_from_this<client_connection> {
   public:
     // `over_limit`: accepted beyond max-connections; the handshake runs so
@@ -71,7 +75,13 @@ class client_connection final : public broker::session_sink,
     void close_connection(uint16_t code, std::string text) override;
     void set_blocked(bool blocked) override;
 
+    // flow_waiter
+    void flow_resume() override;
+
   private:
+    // After a batch: pauses reading if a queue this batch published to is
+    // over flow control's high watermark.
+    void check_flow();
     void read_more();
     void on_read(const std::error_code& ec, std::size_t n);
     // Feeds bytes to the machine and hands its events to the session.
@@ -119,7 +129,14 @@ class client_connection final : public broker::session_sink,
     std::set<uint16_t> _closed_in_batch;
 
     bool _publisher = false;  // has sent basic.publish
-    bool _alarm = false;      // a resource alarm is set
+    bool _consumer = false;   // has sent basic.consume or basic.get: never flow-paused
+    bool _flow_paused = false;
+    bool _flow_logged = false;
+    // (exchange, routing key) of this batch's publishes, consecutive
+    // duplicates dropped; routed once per batch by check_flow().
+    std::vector<std::pair<std::string, std::string>> _flow_targets;
+    std::vector<broker::classic_queue*> _flow_route;
+    bool _alarm = false;  // a resource alarm is set
     std::string _alarm_reason;
     bool _broker_blocked = false;  // session_sink::set_blocked
     bool _blocked_sent = false;    // we told the machine blocked=true

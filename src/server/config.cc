@@ -191,6 +191,12 @@ const std::vector<option_spec>& options() {
          [](server_config& c, std::string_view v) {
              return set_uint(c.consumers_per_channel_max, v, 1, 1'000'000);
          }},
+        {"flow-queue-ready-high", "N",
+         "pause a publishing-only connection while a queue it feeds has consumers and more "
+         "than N ready messages; resume below N/2; 0 turns it off (default 10000)",
+         [](server_config& c, std::string_view v) {
+             return set_uint(c.flow_ready_high, v, 0, 1'000'000'000);
+         }},
     };
     return specs;
 }

@@ -15,6 +15,7 @@
 
 #include "common/result.h"
 #include "server/endpoint.h"
+#include "server/flow_control.h"
 
 namespace qmq::server {
 
@@ -69,6 +70,10 @@ struct server_config {
     uint16_t heartbeat_s = heartbeat_s_default;
     uint64_t message_size_max = message_size_max_default;
     uint32_t consumers_per_channel_max = consumers_per_channel_max_default;
+    // Publisher flow control: pause a publishing-only connection while a
+    // queue it publishes to has consumers and more ready messages than this
+    // (resume below half). 0 turns it off. See server/flow_control.h.
+    uint64_t flow_ready_high = flow_ready_high_default;
 
     // Access, from the file only. Empty users: the default guest/guest.
     std::vector<user_entry> users;

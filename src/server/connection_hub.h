@@ -8,6 +8,7 @@
 #include <functional>
 
 #include "amqp/connection.h"
+#include "server/flow_control.h"
 
 namespace qmq::broker {
 class broker;
@@ -29,6 +30,8 @@ struct connection_hub {
     uint32_t connections_max = 0;
     // Called once a connection's socket is closed; the server drops it.
     std::function<void(uint64_t id)> on_done;
+    // Publisher flow control (null: off), owned by the server.
+    flow_control* flow = nullptr;
 };
 
 }  // namespace qmq::server

@@ -27,6 +27,8 @@ server::server(const server_config& config, broker::config broker_config,
                uint64_t memory_high_watermark_bytes)
     : _config(config),
       _broker(std::make_unique<broker::broker>(std::move(broker_config))),
+      _flow(std::make_unique<flow_control>(*_broker,
+                                           flow_settings{.ready_high = config.flow_ready_high})),
       _hub{*_broker, limits_from(config), amqp::server_info{}, config.connections_max,
            [this](uint64_t id) { on_connection_done(id); }},
       _acceptor(_io),
@@ -34,6 +36,7 @@ server::server(const server_config& config, broker::config broker_config,
       _tick_timer(_io),
       _alarms(resource_limits{memory_high_watermark_bytes, config.disk_free_limit_bytes}) {
     _hub.info.cluster_name = config.node_id;
+    _hub.flow = _flow.get();
 }
 
 server::~server() {
@@ -154,6 +157,9 @@ void server::on_tick() {
     for (auto& conn : conns) {
         conn->tick(now);
     }
+    // Stalled consumers and deleted queues release publishers even when no
+    // connection reads anything.
+    _flow->poll(now);
     if (now - _last_alarm_check_ms >= alarm_check_interval_ms) {
         check_resources();
     }

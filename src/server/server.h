@@ -67,6 +67,7 @@ class server {
     // Outlives the broker (its durable queues use it), dies before _io.
     std::unique_ptr<broker::durable_engine> _durable;
     std::unique_ptr<broker::broker> _broker;
+    std::unique_ptr<flow_control> _flow;  // publisher flow control, on the broker
     connection_hub _hub;
     asio::ip::tcp::acceptor _acceptor;
     asio::signal_set _signals;

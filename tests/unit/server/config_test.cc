@@ -171,6 +171,7 @@ TEST(Config, EveryFlagIsAKey) {
         {"heartbeat", "0"},
         {"max-message-size", "100"},
         {"max-consumers-per-channel", "3"},
+        {"flow-queue-ready-high", "500"},
     };
     for (auto name : option_names()) {
         auto it = sample.find(name);
