@@ -687,30 +687,6 @@ result<void> segment::remove_files() const {
     return sync_dir(_dir);
 }
 
-bool segment::empty() const {
-    std::lock_guard lock(_mu);
-    return _count == 0;
-}
-uint64_t segment::first() const {
-    std::lock_guard lock(_mu);
-    return _first;
-}
-uint64_t segment::last() const {
-    std::lock_guard lock(_mu);
-    return _last;
-}
-uint64_t segment::last_term() const {
-    std::lock_guard lock(_mu);
-    return _last_term;
-}
-uint64_t segment::record_count() const {
-    std::lock_guard lock(_mu);
-    return _count;
-}
-uint64_t segment::size_bytes() const {
-    std::lock_guard lock(_mu);
-    return _size;
-}
 uint64_t segment::index_memory_bytes() const {
     std::lock_guard lock(_mu);
     return _sparse.capacity() * sizeof(index_entry);

@@ -92,17 +92,23 @@ class segment {
     uint64_t seq() const { return _seq; }
     uint64_t group() const { return _group; }
     // Published (synced) state.
-    bool empty() const;
-    uint64_t first() const;
-    uint64_t last() const;
-    uint64_t last_term() const;
-    uint64_t record_count() const;
-    uint64_t size_bytes() const;
+    bool empty() const { return locked(_count) == 0; }
+    uint64_t first() const { return locked(_first); }
+    uint64_t last() const { return locked(_last); }
+    uint64_t last_term() const { return locked(_last_term); }
+    uint64_t record_count() const { return locked(_count); }
+    uint64_t size_bytes() const { return locked(_size); }
     // Memory held by the sparse index (0 until the first read loads it).
     uint64_t index_memory_bytes() const;
     const std::string& path() const { return _file->path(); }
 
   private:
+    // A copy of one field of the published state, read under _mu.
+    template <typename T>
+    T locked(const T& field) const {
+        std::lock_guard lock(_mu);
+        return field;
+    }
     segment(std::string dir, std::string node_id, uint64_t group, uint64_t seq, uint64_t uid,
             std::shared_ptr<file> data, std::shared_ptr<file> index);
     result<void> load_sparse_locked() const;
