@@ -19,18 +19,18 @@ namespace qmq::detail {
 
 }  // namespace qmq::detail
 
-#define QMQ_ASSERT(cond)                                                          \
-    do {                                                                          \
-        if (!(cond)) [[unlikely]] {                                               \
-            ::qmq::detail::assert_failed(#cond, __FILE__, __LINE__, nullptr);     \
-        }                                                                         \
+#define QMQ_ASSERT(cond)                                                      \
+    do {                                                                      \
+        if (!(cond)) [[unlikely]] {                                           \
+            ::qmq::detail::assert_failed(#cond, __FILE__, __LINE__, nullptr); \
+        }                                                                     \
     } while (0)
 
-#define QMQ_ASSERT_MSG(cond, msg)                                                 \
-    do {                                                                          \
-        if (!(cond)) [[unlikely]] {                                               \
-            ::qmq::detail::assert_failed(#cond, __FILE__, __LINE__, (msg));       \
-        }                                                                         \
+#define QMQ_ASSERT_MSG(cond, msg)                                           \
+    do {                                                                    \
+        if (!(cond)) [[unlikely]] {                                         \
+            ::qmq::detail::assert_failed(#cond, __FILE__, __LINE__, (msg)); \
+        }                                                                   \
     } while (0)
 
 #define QMQ_UNREACHABLE() ::qmq::detail::assert_failed("unreachable", __FILE__, __LINE__, nullptr)

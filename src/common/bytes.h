@@ -26,7 +26,7 @@ inline std::string_view as_string_view(bytes_view b) {
 }
 
 class byte_writer {
-public:
+  public:
     byte_writer() = default;
     explicit byte_writer(bytes& out) : _out(&out) {}
 
@@ -49,7 +49,7 @@ public:
     std::size_t size() const { return _out->size(); }
     bytes& buffer() { return *_out; }
 
-private:
+  private:
     void put(const void* p, std::size_t n) {
         const auto* b = static_cast<const std::byte*>(p);
         _out->insert(_out->end(), b, b + n);
@@ -69,7 +69,7 @@ private:
 };
 
 class byte_reader {
-public:
+  public:
     explicit byte_reader(bytes_view data) : _data(data) {}
 
     uint8_t u8() { return get_be<uint8_t>(); }
@@ -99,7 +99,7 @@ public:
     bool at_end() const { return _pos == _data.size(); }
     void fail() { _failed = true; }
 
-private:
+  private:
     template <typename T>
     T get_be() {
         if (sizeof(T) > remaining()) {

@@ -37,7 +37,7 @@ uint32_t extend_software(uint32_t crc, const unsigned char* p, std::size_t n) {
 
 #if defined(__x86_64__)
 __attribute__((target("sse4.2"))) uint32_t extend_hardware(uint32_t crc, const unsigned char* p,
-                                                            std::size_t n) {
+                                                           std::size_t n) {
     uint64_t c = ~crc;
     while (n >= 8) {
         uint64_t word;
@@ -80,6 +80,8 @@ uint32_t crc32c_extend(uint32_t crc, const void* data, std::size_t size) {
     return extend_software(crc, p, size);
 }
 
-bool crc32c_is_hardware() { return has_sse42; }
+bool crc32c_is_hardware() {
+    return has_sse42;
+}
 
 }  // namespace qmq

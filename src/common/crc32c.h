@@ -12,7 +12,9 @@ namespace qmq {
 // Extends `crc` (0 to start) over `data`. crc32c("123456789") == 0xE3069283.
 uint32_t crc32c_extend(uint32_t crc, const void* data, std::size_t size);
 
-inline uint32_t crc32c(const void* data, std::size_t size) { return crc32c_extend(0, data, size); }
+inline uint32_t crc32c(const void* data, std::size_t size) {
+    return crc32c_extend(0, data, size);
+}
 inline uint32_t crc32c(std::span<const std::byte> data) {
     return crc32c_extend(0, data.data(), data.size());
 }

@@ -11,7 +11,7 @@
 namespace qmq {
 
 class prng {
-public:
+  public:
     explicit prng(uint64_t seed) {
         for (auto& word : _s) {
             word = splitmix64(seed);
@@ -51,7 +51,7 @@ public:
     // True with probability per_million / 1'000'000.
     bool chance_ppm(uint32_t per_million) { return below(1'000'000) < per_million; }
 
-private:
+  private:
     static uint64_t rotl(uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
     static uint64_t splitmix64(uint64_t& x) {
         uint64_t z = (x += 0x9E3779B97F4A7C15ull);

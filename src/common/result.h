@@ -19,9 +19,9 @@ struct error {
 
 template <typename T>
 class [[nodiscard]] result {
-public:
-    result(T value) : _v(std::move(value)) {}         // NOLINT(google-explicit-constructor)
-    result(error err) : _v(std::move(err)) {}         // NOLINT(google-explicit-constructor)
+  public:
+    result(T value) : _v(std::move(value)) {}  // NOLINT(google-explicit-constructor)
+    result(error err) : _v(std::move(err)) {}  // NOLINT(google-explicit-constructor)
 
     bool ok() const { return _v.index() == 0; }
     explicit operator bool() const { return ok(); }
@@ -48,14 +48,14 @@ public:
         return std::get<1>(_v);
     }
 
-private:
+  private:
     std::variant<T, error> _v;
 };
 
 // result<void>: success, or an error.
 template <>
 class [[nodiscard]] result<void> {
-public:
+  public:
     result() = default;
     result(error err) : _err(std::move(err)), _failed(true) {}  // NOLINT
 
@@ -66,11 +66,13 @@ public:
         return _err;
     }
 
-private:
+  private:
     error _err;
     bool _failed = false;
 };
 
-inline result<void> ok_result() { return {}; }
+inline result<void> ok_result() {
+    return {};
+}
 
 }  // namespace qmq

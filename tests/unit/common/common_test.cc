@@ -19,7 +19,8 @@ TEST(Crc32c, MatchesTheStandardCheckValue) {
 
 TEST(Crc32c, ExtendingInPiecesEqualsOneShot) {
     std::string data(1000, '\0');
-    for (size_t i = 0; i < data.size(); ++i) data[i] = static_cast<char>(i * 7);
+    for (size_t i = 0; i < data.size(); ++i)
+        data[i] = static_cast<char>(i * 7);
     uint32_t whole = crc32c(data.data(), data.size());
     for (size_t cut : {0u, 1u, 7u, 8u, 9u, 500u, 999u, 1000u}) {
         uint32_t part = crc32c_extend(0, data.data(), cut);
