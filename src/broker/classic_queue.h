@@ -20,8 +20,8 @@
 #include <vector>
 
 #include "amqp/field_table.h"
-#include "broker/message.h"
 #include "broker/durable_queue.h"
+#include "broker/message.h"
 #include "broker/message_store.h"
 #include "broker/queue_args.h"
 #include "queue/machine.h"
