@@ -99,7 +99,10 @@ class connection {
   public:
     connection(authenticator& auth, connection_limits limits, bool peer_is_loopback,
                server_info info = {});
-    connection(const connection&) = delete;
+    // Copyable between calls (never during feed/tick): the fuzzer snapshots
+    // a machine after the handshake and copies it per input. The copy shares
+    // the authenticator. A server never copies a connection.
+    connection(const connection&) = default;
     connection& operator=(const connection&) = delete;
 
     // Consumes bytes read from the socket. Only an incomplete trailing frame

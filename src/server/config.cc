@@ -193,7 +193,7 @@ const std::vector<option_spec>& options() {
          }},
         {"flow-queue-ready-high", "N",
          "pause a publishing-only connection while a queue it feeds has consumers and more "
-         "than N ready messages; resume below N/2; 0 turns it off (default 10000)",
+         "than N ready messages; resume below N/2; 0 turns it off (default 3000)",
          [](server_config& c, std::string_view v) {
              return set_uint(c.flow_ready_high, v, 0, 1'000'000'000);
          }},

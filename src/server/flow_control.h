@@ -34,7 +34,7 @@ class classic_queue;
 
 namespace qmq::server {
 
-constexpr uint64_t flow_ready_high_default = 10000;
+constexpr uint64_t flow_ready_high_default = 3000;
 constexpr uint64_t flow_stall_ms_default = 2000;
 constexpr uint64_t flow_stall_exempt_ms_default = 10000;
 
