@@ -23,6 +23,7 @@ void classic_queue::open_durable(durable_engine& engine) {
         return;
     }
     _state = std::move(state);
+    dq->attach(_state, *store);
     _store = std::move(store);
     _durable = std::move(dq);
     _last_index = rec->last_index;
@@ -45,8 +46,10 @@ void classic_queue::log_command(const queue::meta& m, const queue::command& cmd)
         _publishing->content.properties.persistent()) {
         body = _publishing;
     }
+    // A persistent publish waits for its entry; when the log refused it
+    // (degraded queue) the engine answers that wait with a nack.
     _durable->append(m.index.value, m.leader_time_ms, cmd, body);
-    if (body != nullptr && _durable->last_appended() == m.index.value) {
+    if (body != nullptr) {
         _confirm_index = m.index.value;
     }
     // The machine's cursor fires every 4096 commands, maybe while the queue

@@ -7,18 +7,26 @@
 // writer reports its entry fdatasync'd (one fdatasync serves every entry of
 // a batch: group commit).
 //
-// Threads: the log store's writer thread only calls the on_ready callback
-// given to open(), which must post to the event loop; everything else,
-// including drain(), runs on the event loop.
+// Threads: the log store's writer thread and the engine's snapshot thread
+// only call the on_ready callback given to open(), which must post drain()
+// to the event loop; everything else, including drain(), runs on the loop.
+// Snapshots are written (and fsync'd) on the snapshot thread, so a large
+// queue's snapshot never stalls the loop; their completions (release
+// points) come back through drain().
 
+#include <condition_variable>
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <unordered_map>
+#include <vector>
 
 #include "common/result.h"
 #include "storage/log_store.h"
@@ -27,6 +35,11 @@
 namespace qmq::broker {
 
 class broker;
+class durable_queue;
+
+// Writes a whole snapshot (chunked) and commits it (fsync, rename).
+result<void> write_snapshot(storage::state_store& states, storage::group_id g,
+                            const storage::snapshot_meta& meta, bytes_view data);
 
 class durable_engine {
   public:
@@ -45,13 +58,45 @@ class durable_engine {
     // Calls done(true) once entry `index` of `g` is durable, done(false) if
     // it failed to be written. May call at once when already durable.
     void when_durable(storage::group_id g, uint64_t index, std::function<void(bool)> done);
-    // Takes the log store's notices and runs the waiters they satisfy.
+    // Takes the log store's notices, hands each to its queue and runs the
+    // waiters they satisfy.
     void drain();
+    // Entry `index` of `g` was applied but not appended (the queue is
+    // degraded): a waiter for it is answered done(false).
+    void refuse(storage::group_id g, uint64_t index);
+
+    // The running queue of log `g` gets its notices (durable_queue.h).
+    void attach(storage::group_id g, durable_queue* q);
+    void detach(storage::group_id g, durable_queue* q);
+    // A queue whose log refused writes; tick() tries to resume it.
+    void note_degraded(storage::group_id g);
+    // Periodic (every server tick, ~100 ms): resumes degraded queues and
+    // runs deferred disk work once the log store accepts writes again.
+    void tick();
+    // Disk work that failed because the disk refuses writes; retried by
+    // tick() until it returns true.
+    void retry_later(std::function<bool()> job);
+    // Set while the WAL refuses writes (disk full, EIO): publishers should
+    // be blocked as for the disk alarm. The reason, for the log line.
+    std::optional<std::string> writes_refused() const;
+    std::size_t degraded_queues() const { return _degraded.size(); }
 
     // A deleted queue's log is released once its last entry is durable;
     // until then a queue of the same name must not replay it.
     void set_deleting(storage::group_id g, std::optional<uint64_t> index);
     std::optional<uint64_t> deleting(storage::group_id g) const;
+
+    // Writes a snapshot of `g` on the snapshot thread (off the event loop;
+    // jobs run in order). done(result) runs on the event loop, from drain().
+    void write_snapshot_async(storage::group_id g, storage::snapshot_meta meta, bytes data,
+                              std::function<void(const result<void>&)> done);
+    // Writes a snapshot of `g` now, on the calling thread, after the queued
+    // ones (rare paths: resuming after a disk error, a deferred deletion).
+    result<void> write_snapshot_now(storage::group_id g, const storage::snapshot_meta& meta,
+                                    bytes_view data);
+    // Blocks until every queued snapshot is written (before a synchronous
+    // snapshot write or read of the same group). Returns how many waited.
+    std::size_t flush_snapshots();
 
     // Durable exchanges, queues and bindings (durable_metadata.h): restored
     // once at start, then the file is rewritten whenever they changed.
@@ -60,9 +105,20 @@ class durable_engine {
 
   private:
     durable_engine(std::string dir) : _states(std::move(dir)) {}
+    void snapshot_loop();
+
+    struct snapshot_job {
+        storage::group_id group;
+        storage::snapshot_meta meta;
+        bytes data;
+        std::function<void(const result<void>&)> done;
+        result<void> outcome = ok_result();
+    };
 
     struct group_waiters {
         uint64_t durable_up_to = 0;
+        uint64_t refused_from = 0;  // [from, to]: applied but never appended
+        uint64_t refused_to = 0;
         std::multimap<uint64_t, std::function<void(bool)>> waiting;  // by index
     };
 
@@ -70,6 +126,24 @@ class durable_engine {
     storage::state_store _states;
     std::unordered_map<uint64_t, group_waiters> _waiters;
     bytes _saved_metadata;
+    bool _metadata_failing = false;  // log a failed save once, not every tick
+    std::unordered_map<uint64_t, durable_queue*> _queues;
+    std::vector<uint64_t> _degraded;
+    std::vector<std::function<bool()>> _retries;
+    // Highest snapshot index queued or written per group: an older one
+    // arriving late (its durable notice drained after a resume snapshot)
+    // must not replace a newer one.
+    std::unordered_map<uint64_t, uint64_t> _snap_index;
+
+    // Snapshot thread. _snap_mu guards the queues; the thread alone writes.
+    std::function<void()> _on_ready;
+    std::mutex _snap_mu;
+    std::condition_variable _snap_cv;
+    std::deque<snapshot_job> _snap_jobs;
+    std::vector<snapshot_job> _snap_done;
+    bool _snap_busy = false;
+    bool _snap_stop = false;
+    std::thread _snap_thread;
     std::unordered_map<uint64_t, uint64_t> _deleting;  // group -> deleted at index
 };
 

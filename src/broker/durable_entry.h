@@ -26,6 +26,9 @@ namespace qmq::broker {
 inline constexpr uint8_t durable_entry_version = 1;
 // storage::entry::type of a queue command entry.
 inline constexpr uint8_t durable_entry_type = 1;
+// storage::entry::type of a gap entry (empty payload): an index applied
+// while the log refused writes, covered by a later snapshot; replay skips it.
+inline constexpr uint8_t durable_gap_type = 2;
 
 struct durable_entry {
     uint64_t time_ms = 0;

@@ -198,14 +198,24 @@ result<void> durable_engine::load_metadata(broker& b) {
 }
 
 void durable_engine::save_metadata_if_changed(broker& b) {
+    // Called on every server tick: the periodic work of the engine rides on it.
+    tick();
     bytes now = encode_metadata(b);
     if (now == _saved_metadata) {
         return;
     }
     if (auto r = _states.save_config(storage::group_id(metadata_group), bytes_view(now)); !r) {
-        QMQ_LOG_ERROR("durable metadata not saved: {}", r.err().message);
+        // Retried on every tick until it succeeds; say so once.
+        if (!_metadata_failing) {
+            QMQ_LOG_ERROR("durable metadata not saved (retrying every tick): {}", r.err().message);
+        }
+        _metadata_failing = true;
         return;
     }
+    if (_metadata_failing) {
+        QMQ_LOG_INFO("durable metadata saved again");
+    }
+    _metadata_failing = false;
     _saved_metadata = std::move(now);
 }
 

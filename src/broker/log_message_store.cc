@@ -19,6 +19,58 @@ void log_message_store::put_on_disk(queue::message_ref ref) {
     _refs[ref.value] = slot{nullptr, true};
 }
 
+void log_message_store::put_unlogged(queue::message_ref ref, message_ptr msg) {
+    _refs[ref.value] = slot{std::move(msg), false};
+}
+
+void log_message_store::set_durable_up_to(uint64_t index) {
+    if (index > _durable_up_to) {
+        _durable_up_to = index;
+        trim_cache();
+    }
+}
+
+uint64_t log_message_store::keep_unlogged_from(queue::message_ref ref) {
+    uint64_t lost = 0;
+    for (auto it = _refs.lower_bound(ref.value); it != _refs.end(); ++it) {
+        slot& s = it->second;
+        if (!s.on_disk) {
+            continue;
+        }
+        s.on_disk = false;
+        if (s.msg) {
+            _cached_bytes -= s.msg->body_size();
+        } else {
+            ++lost;
+        }
+    }
+    if (lost > 0) {
+        QMQ_LOG_ERROR(
+            "durable queue log {:016x}: {} bodies from {} neither in the log nor in memory",
+            _group.value, lost, ref.value);
+    }
+    return lost;
+}
+
+void log_message_store::for_each_unlogged(
+    const std::function<void(uint64_t, const message&)>& fn) const {
+    for (const auto& [ref, s] : _refs) {
+        if (!s.on_disk && s.msg) {
+            fn(ref, *s.msg);
+        }
+    }
+}
+
+std::vector<uint64_t> log_message_store::logged_refs() const {
+    std::vector<uint64_t> out;
+    for (const auto& [ref, s] : _refs) {
+        if (s.on_disk) {
+            out.push_back(ref);
+        }
+    }
+    return out;
+}
+
 const message_ptr* log_message_store::get(queue::message_ref ref) const {
     auto it = _refs.find(ref.value);
     if (it == _refs.end()) {
@@ -58,7 +110,9 @@ void log_message_store::remove(queue::message_ref ref) {
 }
 
 void log_message_store::trim_cache() {
-    while (_cached_bytes > log_store_cache_bytes_max && !_cached.empty()) {
+    // Refs are cached in increasing order: stop at the first not yet durable.
+    while (_cached_bytes > log_store_cache_bytes_max && !_cached.empty() &&
+           _cached.front() <= _durable_up_to) {
         const uint64_t ref = _cached.front();
         _cached.pop_front();
         auto it = _refs.find(ref);

@@ -273,6 +273,12 @@ void log_store::apply_recovered(const format::record_header& h, uint64_t wal_seq
         truncate_locked(g, h.index);
         return;
     }
+    if (g.first != 0 && h.index > g.last + 1 && g.wal.empty() && g.last == g.seg_last) {
+        // The segment thread does not copy released entries, so the last
+        // entries of a flushed WAL file may be in no segment: this WAL file
+        // continues after them (at run time seg_last covers them).
+        g.seg_last = g.last = h.index - 1;
+    }
     if (g.first != 0 && h.index > g.last + 1) {
         _keep_wal[wal_seq] = true;
         mark_damaged(g,

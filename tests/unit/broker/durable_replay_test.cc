@@ -102,6 +102,7 @@ class DurableReplay : public ::testing::Test {
         for (int i = 0; i < 200 && pending_confirms() > 0; ++i) {
             _engine->log().wait_durable(std::chrono::milliseconds(10));
             _engine->drain();
+            _c->s().on_batch_end();
         }
     }
     std::size_t pending_confirms() {
@@ -116,6 +117,7 @@ class DurableReplay : public ::testing::Test {
     }
     void publish(const std::string& q, const std::string& text, bool persistent_msg = true) {
         _c->publish("", q, text, persistent_msg ? persistent() : amqp::basic_properties{});
+        _c->s().on_batch_end();  // as the server does after each read
         ++_published;
     }
 
