@@ -34,6 +34,73 @@ bool reserved_name(std::string_view name) {
     return name.starts_with("amq.");
 }
 
+// Bounds the exchange graph one publish may walk (as vhost::route does).
+constexpr std::size_t route_exchanges_max = 1024;
+
+// Sender-selected distribution (RabbitMQ's CC and BCC headers): the
+// longstr elements of an array header `name` become extra routing keys.
+void append_keys(const amqp::field_table& headers, std::string_view name,
+                 std::vector<std::string>& keys) {
+    const amqp::field_array* a = headers.get_array(name);
+    if (a == nullptr) {
+        return;
+    }
+    for (const amqp::field_value& v : *a) {
+        if (const std::string* k = v.get_if<std::string>()) {
+            keys.push_back(*k);
+        }
+    }
+}
+
+// vhost::route with several routing keys, as RabbitMQ routes a message with
+// CC/BCC: all keys travel together through exchange-to-exchange bindings,
+// and the alternate exchange is used only when none of them routes.
+void route_keys(vhost& vh, const exchange& x, const std::vector<std::string>& keys,
+                const amqp::field_table* headers, std::vector<const exchange*>& visited,
+                std::vector<classic_queue*>& out) {
+    if (visited.size() >= route_exchanges_max ||
+        std::find(visited.begin(), visited.end(), &x) != visited.end()) {
+        return;
+    }
+    visited.push_back(&x);
+    bool routed = false;
+    const auto add = [&](classic_queue* q) {
+        if (q == nullptr) {
+            return;
+        }
+        routed = true;
+        if (std::find(out.begin(), out.end(), q) == out.end()) {
+            out.push_back(q);
+        }
+    };
+    if (x.name().empty()) {
+        for (const auto& k : keys) {
+            add(vh.find_queue(k));
+        }
+    } else {
+        std::vector<const destination*> dests;
+        for (const auto& k : keys) {
+            x.route(k, headers, dests);
+        }
+        for (const destination* d : dests) {
+            if (d->kind == destination_kind::queue) {
+                add(vh.find_queue(d->name));
+            } else if (const exchange* next = vh.find_exchange(d->name)) {
+                const std::size_t before = out.size();
+                route_keys(vh, *next, keys, headers, visited, out);
+                routed = routed || out.size() > before;
+            }
+        }
+    }
+    if (!routed) {
+        if (const std::string* ae = x.alternate_exchange()) {
+            if (const exchange* alt = vh.find_exchange(*ae)) {
+                route_keys(vh, *alt, keys, headers, visited, out);
+            }
+        }
+    }
+}
+
 }  // namespace
 
 channel_state::channel_state(session& s, uint16_t number, uint64_t owner)
@@ -52,7 +119,22 @@ void channel_state::send(const amqp::method& m, const amqp::content* c) {
 }
 
 void channel_state::on_batch_end() {
-    // Nothing is coalesced across a batch yet: confirms go out one by one.
+    flush_confirms();
+}
+
+void channel_state::flush_confirms() {
+    if (!_confirms.has_decided()) {
+        return;
+    }
+    _confirm_frames.clear();
+    _confirms.flush(_confirm_frames);
+    for (const auto& f : _confirm_frames) {
+        if (f.ack) {
+            send(amqp::basic_ack{f.tag, f.multiple});
+        } else {
+            send(amqp::basic_nack{f.tag, f.multiple, false});
+        }
+    }
 }
 
 void channel_state::on_method(const amqp::method& m, amqp::content* content) {
@@ -488,17 +570,20 @@ void channel_state::on_basic_qos(const amqp::basic_qos& m) {
                 "NOT_IMPLEMENTED - prefetch_size!=0 (" + std::to_string(m.prefetch_size) + ")");
     }
     if (m.global) {
-        // Shared by the channel's consumers. The queue machine limits per
-        // consumer, so the channel limit is applied to each consumer (exact
-        // for the usual one consumer per channel).
+        // Shared by the channel's consumers: deliver() holds what goes
+        // beyond it. Each consumer's machine limit is capped by it too, so
+        // at most that many wait here per consumer.
         _prefetch_channel = m.prefetch_count;
         for (const auto& [tag, c] : _consumers) {
             if (c.no_ack)
                 continue;
             if (classic_queue* q = vh().find_queue_by_id(c.queue_id)) {
-                q->set_prefetch(c.id, effective_prefetch(false));
+                q->set_prefetch(c.id, effective_prefetch(false, c.prefetch));
             }
         }
+        send(amqp::basic_qos_ok{});
+        release_qos_waiting();
+        return;
     } else {
         // RabbitMQ: applies to consumers created after this on the channel.
         _prefetch_consumer = m.prefetch_count;
@@ -506,15 +591,49 @@ void channel_state::on_basic_qos(const amqp::basic_qos& m) {
     send(amqp::basic_qos_ok{});
 }
 
-uint32_t channel_state::effective_prefetch(bool no_ack) const {
+uint32_t channel_state::effective_prefetch(bool no_ack, uint16_t consumer_prefetch) const {
     if (no_ack) {
         return 0;
     }
-    if (_prefetch_consumer == 0)
+    if (consumer_prefetch == 0)
         return _prefetch_channel;
     if (_prefetch_channel == 0)
-        return _prefetch_consumer;
-    return std::min(_prefetch_consumer, _prefetch_channel);
+        return consumer_prefetch;
+    return std::min(consumer_prefetch, _prefetch_channel);
+}
+
+bool channel_state::channel_qos_full() const {
+    return _prefetch_channel != 0 && _qos_unacked >= _prefetch_channel;
+}
+
+void channel_state::release_qos_waiting() {
+    while (!_qos_waiting.empty() && !channel_qos_full()) {
+        pending_delivery d = std::move(_qos_waiting.front());
+        _qos_waiting.pop_front();
+        if (vh().find_queue_by_id(d.queue_id) == nullptr) {
+            continue;  // deleted meanwhile: nothing to deliver
+        }
+        send_delivery(d.queue_id, d.consumer, d.tag, d.no_ack, d.ref, d.msg, d.redelivered);
+    }
+}
+
+void channel_state::return_qos_waiting(uint64_t queue_id, queue::consumer_id consumer,
+                                       bool queue_gone) {
+    std::vector<queue::message_ref> refs;
+    for (auto it = _qos_waiting.begin(); it != _qos_waiting.end();) {
+        if (it->queue_id == queue_id && it->consumer == consumer) {
+            refs.push_back(it->ref);
+            it = _qos_waiting.erase(it);
+        } else {
+            ++it;
+        }
+    }
+    if (refs.empty() || queue_gone) {
+        return;
+    }
+    if (classic_queue* q = vh().find_queue_by_id(queue_id)) {
+        q->requeue(consumer, std::move(refs));
+    }
 }
 
 void channel_state::on_basic_consume(const amqp::basic_consume& m) {
@@ -545,14 +664,14 @@ void channel_state::on_basic_consume(const amqp::basic_consume& m) {
     // Deliveries the checkout triggers must follow consume-ok on the wire.
     _hold_deliveries = true;
     const queue::status st =
-        q.consume(id, _owner, effective_prefetch(m.no_ack), priority, m.exclusive,
-                  consumer_entry{&_session, _number, tag, m.no_ack});
+        q.consume(id, _owner, effective_prefetch(m.no_ack, _prefetch_consumer), priority,
+                  m.exclusive, consumer_entry{&_session, _number, tag, m.no_ack});
     _hold_deliveries = false;
     if (st != queue::status::ok) {
         _held.clear();  // nothing can have been delivered to a refused consumer
         fail<M>(reply::access_refused, "ACCESS_REFUSED - " + q.describe() + " in exclusive use");
     }
-    _consumers.emplace(tag, consumer_info{q.id(), id, m.no_ack});
+    _consumers.emplace(tag, consumer_info{q.id(), id, m.no_ack, _prefetch_consumer});
     if (std::find(_touched_queues.begin(), _touched_queues.end(), q.id()) ==
         _touched_queues.end()) {
         _touched_queues.push_back(q.id());
@@ -581,6 +700,9 @@ void channel_state::on_basic_cancel(const amqp::basic_cancel& m) {
         _consumers.erase(it);
         if (classic_queue* q = vh().find_queue_by_id(c.queue_id)) {
             q->cancel(c.id);
+            // Held by the channel-wide qos, never sent: back to the queue
+            // (after the cancel, so they cannot come back to this consumer).
+            return_qos_waiting(c.queue_id, c.id, false);
             if (q->declaration().auto_delete && q->consumer_count() == 0) {
                 delete_queue_now(*q);
             }
@@ -591,7 +713,11 @@ void channel_state::on_basic_cancel(const amqp::basic_cancel& m) {
 }
 
 void channel_state::consumer_cancelled(const std::string& tag) {
-    if (_consumers.erase(tag) > 0) {
+    auto it = _consumers.find(tag);
+    if (it != _consumers.end()) {
+        const consumer_info c = it->second;
+        _consumers.erase(it);
+        return_qos_waiting(c.queue_id, c.id, true);
         send(amqp::basic_cancel{tag, true});
     }
 }
@@ -605,10 +731,20 @@ void channel_state::deliver(classic_queue& q, queue::consumer_id consumer, const
         _held.push_back({q.id(), consumer, tag, no_ack, ref, msg, redelivered});
         return;
     }
+    if (!no_ack && _prefetch_channel != 0 && (channel_qos_full() || !_qos_waiting.empty())) {
+        _qos_waiting.push_back({q.id(), consumer, tag, no_ack, ref, msg, redelivered});
+        return;
+    }
+    send_delivery(q.id(), consumer, tag, no_ack, ref, msg, redelivered);
+}
+
+void channel_state::send_delivery(uint64_t queue_id, queue::consumer_id consumer,
+                                  const std::string& tag, bool no_ack, queue::message_ref ref,
+                                  const message_ptr& msg, bool redelivered) {
     const uint64_t dtag = _next_tag++;
     if (!no_ack) {
-        _unacked.push_back({dtag, q.id(), consumer, ref, false});
-        ++_unacked_live;
+        add_unacked(dtag, {queue_id, consumer, ref, false, true});
+        ++_qos_unacked;
     }
     send(amqp::basic_deliver{tag, dtag, redelivered, msg->exchange, msg->routing_key},
          &msg->content);
@@ -634,8 +770,7 @@ void channel_state::on_basic_get(const amqp::basic_get& m) {
     }
     const uint64_t dtag = _next_tag++;
     if (!m.no_ack) {
-        _unacked.push_back({dtag, q.id(), it->second, got.ref, false});
-        ++_unacked_live;
+        add_unacked(dtag, {q.id(), it->second, got.ref, false});
     }
     send(amqp::basic_get_ok{dtag, got.redelivered, got.msg->exchange, got.msg->routing_key,
                             static_cast<uint32_t>(got.message_count)},
@@ -644,31 +779,45 @@ void channel_state::on_basic_get(const amqp::basic_get& m) {
 
 // ---- ack / nack / reject / recover --------------------------------------------
 
-std::vector<channel_state::unacked*> channel_state::select_unacked(uint64_t tag, bool multiple) {
-    std::vector<unacked*> out;
+void channel_state::add_unacked(uint64_t tag, const unacked& u) {
+    if (_unacked.empty()) {
+        _unacked_base = tag;
+    }
+    QMQ_ASSERT(tag >= _unacked_base + _unacked.size());
+    // Tags given to no-ack deliveries in between: tombstones.
+    while (_unacked_base + _unacked.size() < tag) {
+        _unacked.push_back(unacked{0, {}, {}, true});
+    }
+    _unacked.push_back(u);
+    ++_unacked_live;
+}
+
+const std::vector<channel_state::unacked*>& channel_state::select_unacked(uint64_t tag,
+                                                                          bool multiple) {
+    _selected.clear();
     if (multiple && tag == 0) {
         for (auto& u : _unacked) {
             if (!u.done)
-                out.push_back(&u);
+                _selected.push_back(&u);
         }
-        return out;
+        return _selected;
     }
-    auto it = std::lower_bound(_unacked.begin(), _unacked.end(), tag,
-                               [](const unacked& u, uint64_t t) { return u.tag < t; });
-    if (it == _unacked.end() || it->tag != tag || it->done) {
+    if (tag < _unacked_base || tag - _unacked_base >= _unacked.size() ||
+        _unacked[tag - _unacked_base].done) {
         fail_ids(reply::precondition_failed,
                  "PRECONDITION_FAILED - unknown delivery tag " + std::to_string(tag),
                  amqp::class_id::basic, 0);
     }
+    const std::size_t last = tag - _unacked_base;
     if (!multiple) {
-        out.push_back(&*it);
-        return out;
+        _selected.push_back(&_unacked[last]);
+        return _selected;
     }
-    for (auto u = _unacked.begin(); u != it + 1; ++u) {
-        if (!u->done)
-            out.push_back(&*u);
+    for (std::size_t i = 0; i <= last; ++i) {
+        if (!_unacked[i].done)
+            _selected.push_back(&_unacked[i]);
     }
-    return out;
+    return _selected;
 }
 
 void channel_state::settle_entries(const std::vector<unacked*>& entries, settle_kind kind) {
@@ -682,6 +831,9 @@ void channel_state::settle_entries(const std::vector<unacked*>& entries, settle_
             refs.push_back(entries[i]->ref);
             entries[i]->done = true;
             --_unacked_live;
+            if (entries[i]->counted) {
+                --_qos_unacked;
+            }
             ++i;
         }
         classic_queue* q = vh().find_queue_by_id(qid);
@@ -701,11 +853,13 @@ void channel_state::settle_entries(const std::vector<unacked*>& entries, settle_
         }
     }
     trim_unacked();
+    release_qos_waiting();
 }
 
 void channel_state::trim_unacked() {
     while (!_unacked.empty() && _unacked.front().done) {
         _unacked.pop_front();
+        ++_unacked_base;
     }
 }
 
@@ -714,7 +868,7 @@ void channel_state::on_ack(uint64_t tag, bool multiple) {
 }
 
 void channel_state::on_reject(uint64_t tag, bool multiple, bool requeue) {
-    auto entries = select_unacked(tag, multiple);
+    const auto& entries = select_unacked(tag, multiple);
     const settle_kind kind = requeue ? settle_kind::requeue : settle_kind::discard;
     if (_tx) {
         _tx_settles.push_back({tag, multiple, kind});
@@ -764,22 +918,51 @@ void channel_state::on_basic_publish(const amqp::basic_publish& m, amqp::content
             fail<M>(reply::precondition_failed, v.err().message);
         }
     }
-    if (_confirm) {
-        ++_publish_seq;
+    // CC and BCC route too; BCC is removed before anyone sees the message.
+    std::vector<std::string> keys;
+    if (auto& headers = msg->content.properties.headers) {
+        append_keys(*headers, "CC", keys);
+        append_keys(*headers, "BCC", keys);
+        headers->erase("BCC");
+        if (!keys.empty()) {
+            keys.insert(keys.begin(), m.routing_key);
+        }
     }
     if (_tx) {
-        _tx_publishes.push_back({m, std::move(msg)});
+        _tx_publishes.push_back({m, std::move(msg), std::move(keys)});
         return;
     }
-    publish(m, msg);
+    if (!_confirm) {
+        (void)publish(m, msg, keys);
+        return;
+    }
+    const uint64_t seq = _confirms.next();
+    const publish_outcome out = publish(m, msg, keys);
+    // Transient queues decide at once (unroutable messages are confirmed
+    // too); the frames leave at the end of the read batch, coalesced.
+    if (out.rejected) {
+        _confirms.decide(seq, false);
+    } else if (!out.waits.empty()) {
+        defer_confirm(seq, out.waits);
+    } else {
+        _confirms.decide(seq, true);
+    }
 }
 
-void channel_state::publish(const amqp::basic_publish& m, const message_ptr& msg) {
+channel_state::publish_outcome channel_state::publish(const amqp::basic_publish& m,
+                                                      const message_ptr& msg,
+                                                      const std::vector<std::string>& keys) {
     exchange* x = vh().find_exchange(m.exchange);
     std::vector<classic_queue*> targets;
     if (x != nullptr) {
         const auto& props = msg->content.properties;
-        vh().route(*x, m.routing_key, props.headers ? &*props.headers : nullptr, targets);
+        const amqp::field_table* headers = props.headers ? &*props.headers : nullptr;
+        if (keys.empty()) {
+            vh().route(*x, m.routing_key, headers, targets);
+        } else {
+            std::vector<const exchange*> visited;
+            route_keys(vh(), *x, keys, headers, visited, targets);
+        }
     }
     std::optional<uint64_t> expiration;
     if (msg->content.properties.expiration) {
@@ -787,31 +970,20 @@ void channel_state::publish(const amqp::basic_publish& m, const message_ptr& msg
         if (v)
             expiration = *v;
     }
-    bool rejected = false;
-    std::vector<durable_wait> waits;
+    publish_outcome out;
     for (classic_queue* q : targets) {
         const auto outcome = q->publish(msg, _owner, expiration);
         if (outcome == queue::enqueue_outcome::rejected) {
-            rejected = true;
-        } else if (_confirm && q->confirm_index() != 0) {
-            waits.push_back({q->durable()->group(), q->confirm_index()});
+            out.rejected = true;
+        } else if ((_confirm || _tx) && q->confirm_index() != 0) {
+            out.waits.push_back({q->durable()->group(), q->confirm_index()});
         }
     }
     if (targets.empty() && m.mandatory) {
         send(amqp::basic_return{reply::no_route, "NO_ROUTE", m.exchange, m.routing_key},
              &msg->content);
     }
-    if (_confirm) {
-        // Transient queues take the message at once, so the confirm for this
-        // publish is known now (unroutable messages are confirmed too).
-        if (rejected) {
-            send(amqp::basic_nack{_publish_seq, false, false});
-        } else if (!waits.empty()) {
-            defer_confirm(waits);
-        } else {
-            send(amqp::basic_ack{_publish_seq, false});
-        }
-    }
+    return out;
 }
 
 // ---- tx and confirm -----------------------------------------------------------
@@ -835,13 +1007,22 @@ void channel_state::on_tx_commit() {
     _tx_publishes.clear();
     auto settles = std::move(_tx_settles);
     _tx_settles.clear();
+    bool failed = false;
+    std::vector<durable_wait> waits;
     for (auto& p : publishes) {
-        publish(p.method, p.msg);
+        publish_outcome out = publish(p.method, p.msg, p.keys);
+        failed = failed || out.rejected;
+        waits.insert(waits.end(), out.waits.begin(), out.waits.end());
     }
     for (const auto& s : settles) {
         settle_entries(select_unacked(s.tag, s.multiple), s.kind);
     }
-    send(amqp::tx_commit_ok{});
+    // commit-ok once the persistent messages routed to durable queues are
+    // on disk, as RabbitMQ does; commit-oks leave in commit order.
+    _committing = true;
+    defer_commit(waits, failed);
+    _committing = false;
+    complete_commits(true);
 }
 
 void channel_state::on_tx_rollback() {
@@ -892,6 +1073,8 @@ void channel_state::release() {
     _consumers.clear();
     _unacked.clear();
     _unacked_live = 0;
+    _qos_waiting.clear();  // checked out under our owner: `down` returned them
+    _qos_unacked = 0;
 }
 
 }  // namespace qmq::broker

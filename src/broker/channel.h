@@ -17,6 +17,7 @@
 #include "amqp/content.h"
 #include "amqp/methods.h"
 #include "broker/access_control.h"
+#include "broker/durable_confirms.h"
 #include "broker/message.h"
 #include "queue/types.h"
 
@@ -25,8 +26,6 @@ namespace qmq::broker {
 class session;
 class classic_queue;
 class vhost;
-class durable_confirms;
-struct durable_wait;
 
 struct channel_error {
     uint16_t code = 0;
@@ -45,7 +44,8 @@ class channel_state {
 
     // Throws channel_error.
     void on_method(const amqp::method& m, amqp::content* content);
-    // End of one socket read's methods (see session::on_batch_end).
+    // End of one socket read's methods (see session::on_batch_end): sends
+    // the publisher confirms decided since, coalesced.
     void on_batch_end();
 
     // From queues: a message for consumer `tag` (empty tag = never; gets are
@@ -62,17 +62,19 @@ class channel_state {
     std::size_t unacked_count() const { return _unacked_live; }
 
   private:
+    // One delivery tag awaiting ack; tag = _unacked_base + its position.
     struct unacked {
-        uint64_t tag = 0;
         uint64_t queue_id = 0;
         queue::consumer_id consumer;
         queue::message_ref ref;
-        bool done = false;
+        bool done = false;     // settled, or a tag that never needed an ack
+        bool counted = false;  // a consumer delivery under the channel-wide qos
     };
     struct consumer_info {
         uint64_t queue_id = 0;
         queue::consumer_id id;
         bool no_ack = false;
+        uint16_t prefetch = 0;  // basic.qos global=false in force at consume
     };
     struct pending_delivery {
         uint64_t queue_id;
@@ -86,6 +88,7 @@ class channel_state {
     struct tx_publish {
         amqp::basic_publish method;
         message_ptr msg;
+        std::vector<std::string> keys;  // with CC/BCC: every routing key
     };
 
     vhost& vh();
@@ -113,13 +116,26 @@ class channel_state {
     void on_tx_rollback();
     void on_confirm_select(const amqp::confirm_select& m);
 
-    // Routes and enqueues one message; confirms when in confirm mode.
-    void publish(const amqp::basic_publish& m, const message_ptr& msg);
-    // Confirms _publish_seq once its durable queues have it on disk
-    // (durable_channel.cc).
-    void defer_confirm(const std::vector<durable_wait>& waits);
-    // Unacked entries selected by (tag, multiple); throws 406 for an unknown tag.
-    std::vector<unacked*> select_unacked(uint64_t tag, bool multiple);
+    struct publish_outcome {
+        bool rejected = false;            // a queue refused it (reject-publish)
+        std::vector<durable_wait> waits;  // log entries that must reach the disk
+    };
+    // Routes and enqueues one message (mandatory returns included). `keys`:
+    // empty, or the routing key followed by the CC and BCC ones.
+    publish_outcome publish(const amqp::basic_publish& m, const message_ptr& msg,
+                            const std::vector<std::string>& keys);
+    // Decides confirm `seq` once `waits` are on disk (durable_channel.cc).
+    void defer_confirm(uint64_t seq, const std::vector<durable_wait>& waits);
+    // tx.commit-ok once `waits` are on disk; 406 if one failed.
+    void defer_commit(const std::vector<durable_wait>& waits, bool failed);
+    // Sends commit-ok (or closes the channel with 406) for the commits at
+    // the front that are decided. Inside a method the 406 is thrown.
+    void complete_commits(bool inside_method);
+    void flush_confirms();
+    // Unacked entries selected by (tag, multiple), in tag order; throws 406
+    // for an unknown tag. The vector is reused by the next call.
+    const std::vector<unacked*>& select_unacked(uint64_t tag, bool multiple);
+    void add_unacked(uint64_t tag, const unacked& u);
     enum class settle_kind { ack, requeue, discard };
     void settle_entries(const std::vector<unacked*>& entries, settle_kind kind);
     void trim_unacked();
@@ -129,7 +145,18 @@ class channel_state {
     void check_permission(permission perm, resource_kind kind, std::string_view name,
                           uint16_t class_id, uint16_t method_id);
     void check_exclusive(classic_queue& q, uint16_t class_id, uint16_t method_id);
-    uint32_t effective_prefetch(bool no_ack) const;
+    // The queue machine's per-consumer limit: the consumer's own prefetch,
+    // capped by the channel-wide one (which also bounds what waits here).
+    uint32_t effective_prefetch(bool no_ack, uint16_t consumer_prefetch) const;
+    bool channel_qos_full() const;
+    // basic.deliver with the next delivery tag (deliver() decided it goes).
+    void send_delivery(uint64_t queue_id, queue::consumer_id consumer, const std::string& tag,
+                       bool no_ack, queue::message_ref ref, const message_ptr& msg,
+                       bool redelivered);
+    // Sends deliveries held by the channel-wide qos while there is room.
+    void release_qos_waiting();
+    // Returns the held deliveries of `consumer` of queue `queue_id` to it.
+    void return_qos_waiting(uint64_t queue_id, queue::consumer_id consumer, bool queue_gone);
     void flush_held_deliveries();
     void delete_queue_now(classic_queue& q);
 
@@ -137,8 +164,14 @@ class channel_state {
     uint16_t _number;
     uint64_t _owner;
 
-    std::deque<unacked> _unacked;  // ascending tags
+    // Delivery tags are monotonic per channel: indexed by tag - base, O(1)
+    // to add at the back and to find; settled ones stay as tombstones until
+    // they reach the front. A multiple ack walks only what it settles plus
+    // tombstones it trims.
+    std::deque<unacked> _unacked;
+    uint64_t _unacked_base = 1;  // tag of _unacked.front()
     std::size_t _unacked_live = 0;
+    std::vector<unacked*> _selected;  // select_unacked's result, reused
     uint64_t _next_tag = 1;
 
     std::map<std::string, consumer_info> _consumers;                  // by consumer tag
@@ -146,12 +179,30 @@ class channel_state {
     std::vector<uint64_t> _touched_queues;  // queues with our consumers or gets
     uint16_t _prefetch_consumer = 0;        // basic.qos global=false
     uint16_t _prefetch_channel = 0;         // basic.qos global=true
+    // basic.qos global=true, shared by the consumers of the channel
+    // (RabbitMQ's per_consumer_qos reading): consumer deliveries sent and not
+    // yet settled, and the ones the queues handed over beyond the limit,
+    // waiting here (checked out in their queues) until acks make room.
+    std::size_t _qos_unacked = 0;
+    std::deque<pending_delivery> _qos_waiting;
 
     std::string _last_queue;  // for "" queue names (0-9-1 shortcut)
 
     bool _confirm = false;
-    uint64_t _publish_seq = 0;
-    std::shared_ptr<durable_confirms> _durable_confirms;  // created on first use
+    confirm_coalescer _confirms;
+    std::vector<confirm_coalescer::frame> _confirm_frames;  // reused
+    std::shared_ptr<durable_confirms> _durable_confirms;    // created on first use
+    // tx.commit waiting for the disk, in order: commit-ok goes out for the
+    // front once it is decided (a later commit never overtakes it).
+    struct pending_commit {
+        uint64_t seq = 0;  // its number in _durable_confirms (commit space)
+        bool decided = false;
+        bool ok = true;
+    };
+    std::deque<pending_commit> _commits;
+    uint64_t _commit_seq = 0;
+    std::shared_ptr<durable_confirms> _durable_commits;  // created on first use
+    bool _committing = false;                            // inside on_tx_commit
     bool _tx = false;
     std::vector<tx_publish> _tx_publishes;
     struct tx_settle {

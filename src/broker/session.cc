@@ -50,6 +50,8 @@ void session::on_method(uint16_t channel, const amqp::method& m, amqp::content* 
     try {
         ch->on_method(m, content);
     } catch (const channel_error& e) {
+        // Confirms decided before the failing method still go out first.
+        ch->on_batch_end();
         if (amqp::is_hard_error(e.code)) {
             _sink.close_connection(e.code, e.text);
         } else {

@@ -420,3 +420,47 @@ def test_select_connection_consumer(server):
     c.add_on_close_callback(lambda *_: c.ioloop.stop())
     c.ioloop.start()
     assert got == list(range(20))
+
+
+def test_global_qos_shared_by_two_consumers(conn):
+    ch = conn.channel()
+    for q in ("gq1", "gq2"):
+        ch.queue_declare(q)
+        for i in range(10):
+            ch.basic_publish("", q, f"{q}-{i}".encode())
+    ch.basic_qos(prefetch_count=3, global_qos=True)
+    unacked = []
+    got = []
+
+    def on_message(_ch, method, _props, body):
+        unacked.append(method.delivery_tag)
+        got.append(body)
+
+    ch.basic_consume("gq1", on_message)
+    ch.basic_consume("gq2", on_message)
+    conn.process_data_events(time_limit=0.5)
+    assert len(unacked) == 3, got
+    deadline = time.monotonic() + WAIT_S
+    while len(got) < 20 and time.monotonic() < deadline:
+        assert len(unacked) <= 3
+        ch.basic_ack(unacked.pop(0))
+        conn.process_data_events(time_limit=0.05)
+    assert len(unacked) <= 3
+    assert sorted(got) == sorted(f"{q}-{i}".encode() for q in ("gq1", "gq2") for i in range(10))
+
+
+def test_cc_and_bcc_route_and_bcc_is_removed(conn):
+    ch = conn.channel()
+    for q in ("cc1", "cc2", "cc3", "cc4"):
+        ch.queue_declare(q)
+        ch.queue_bind(q, "amq.direct", q)
+    props = pika.BasicProperties(headers={"CC": ["cc2"], "BCC": ["cc3"], "x": "y"})
+    ch.basic_publish("amq.direct", "cc1", b"hello", props)
+    for q in ("cc1", "cc2", "cc3"):
+        msgs = drain(ch, q, 1)
+        assert bodies(msgs) == ["hello"], q
+        headers = msgs[0][1].headers
+        assert "BCC" not in headers, q
+        assert headers["CC"] == ["cc2"], q
+        assert headers["x"] == "y", q
+    assert ch.queue_declare("cc4", passive=True).method.message_count == 0

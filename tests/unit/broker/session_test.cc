@@ -342,9 +342,13 @@ TEST_F(SessionTest, ConfirmsAckEachPublishAndNackOnReject) {
     c.declare("small", {{"x-max-length", 1}, {"x-overflow", "reject-publish"}});
     c.send(amqp::confirm_select{});
     EXPECT_EQ(c.all<amqp::confirm_select_ok>().size(), 1u);
+    // One read each: the server ends a batch after every socket read.
     c.publish("", "small", "1");
+    c.s().on_batch_end();
     c.publish("", "small", "2");
+    c.s().on_batch_end();
     c.publish("", "nowhere", "3");  // unroutable messages are confirmed too
+    c.s().on_batch_end();
     auto acks = c.all<amqp::basic_ack>();
     auto nacks = c.all<amqp::basic_nack>();
     ASSERT_EQ(acks.size(), 2u);
