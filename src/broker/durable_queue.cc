@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <thread>
 #include <type_traits>
 
 #include "broker/durable_entry.h"
@@ -25,6 +26,11 @@ constexpr uint64_t snapshot_commands_min = 4096;
 // the log (transient ones, and those published while the log refused writes).
 constexpr uint8_t snapshot_meta_version_v1 = 1;
 constexpr uint8_t snapshot_meta_version = 2;
+
+// A hole above the snapshot at recovery is re-read this often, this many
+// times (a WAL file being moved to segments), before recovery gives up.
+constexpr int recovery_hole_retries_max = 50;
+constexpr int recovery_hole_retry_ms = 20;
 
 // Gap entries (indexes applied while the log refused writes, covered by the
 // snapshot written at resume) are appended in slices of this many.
@@ -234,16 +240,33 @@ result<durable_recovery> durable_queue::recover(queue::queue_state& state,
         uint64_t from = std::max<uint64_t>((*info)->first.value, 1);
         const uint64_t to = (*info)->last.value;
         out.last_index = std::max(out.last_index, to);
+        // Every entry above the snapshot is needed: a hole there (a read
+        // racing the segment thread's move of a WAL file) is retried for a
+        // while, then refused, never silently skipped.
+        uint64_t next_needed = snap_index + 1;
+        int retries = 0;
         while (from <= to) {
             auto entries = log.read(_group, storage::log_index(from), storage::log_index(to));
             if (!entries) {
                 return entries.err();
             }
+            bool hole = false;
             if (entries->empty()) {
-                break;
+                hole = next_needed <= to;
+                if (!hole) {
+                    break;
+                }
             }
             for (auto& e : *entries) {
                 const uint64_t index = e.index.value;
+                if (index > snap_index) {
+                    if (index != next_needed) {
+                        hole = true;
+                        break;
+                    }
+                    ++next_needed;
+                }
+                from = index + 1;
                 if (e.type == durable_gap_type) {
                     continue;  // applied while the log refused writes: in a snapshot
                 }
@@ -308,7 +331,15 @@ result<durable_recovery> durable_queue::recover(queue::queue_state& state,
                     }
                 }
             }
-            from = entries->back().index.value + 1;
+            if (hole) {
+                if (++retries > recovery_hole_retries_max) {
+                    return error{1, fmt::format("log has no entry {} (last {})", next_needed, to)};
+                }
+                std::this_thread::sleep_for(std::chrono::milliseconds(recovery_hole_retry_ms));
+                from = next_needed;
+                continue;
+            }
+            retries = 0;
         }
     }
     _last_appended = out.last_index;
