@@ -162,4 +162,30 @@ std::optional<index_entry> decode_index_entry(bytes_view data) {
     return e;
 }
 
+bytes encode_release_mark(uint64_t released) {
+    bytes out;
+    byte_writer w(out);
+    w.u32(release_mark_magic);
+    w.u8(1);
+    w.u8(0);
+    w.u16(0);
+    w.u64(released);
+    w.u32(crc32c(out.data(), 16));
+    return out;
+}
+
+std::optional<uint64_t> decode_release_mark(bytes_view data) {
+    if (data.size() != release_mark_size ||
+        get_u32_at(data.data() + 16) != crc32c(data.data(), 16)) {
+        return std::nullopt;
+    }
+    byte_reader r(data.first(16));
+    if (r.u32() != release_mark_magic || r.u8() != 1) {
+        return std::nullopt;
+    }
+    (void)r.u8();
+    (void)r.u16();
+    return r.u64();
+}
+
 }  // namespace qmq::storage::format

@@ -94,4 +94,14 @@ struct index_entry {
 void append_index_entry(bytes& out, const index_entry& e);
 std::optional<index_entry> decode_index_entry(bytes_view data);
 
+// A group's durable release mark (file `released`): every index below
+// `released` may be absent from the group's segments because the segment
+// thread dropped it as released. Written before the entries are dropped, so
+// recovery accepts a hole only up to it.
+//   magic u32 "QMQR" | version u8 (=1) | reserved u8[3] | released u64 | crc32c u32
+constexpr uint32_t release_mark_magic = 0x514D5152u;  // "QMQR"
+constexpr std::size_t release_mark_size = 20;
+bytes encode_release_mark(uint64_t released);
+std::optional<uint64_t> decode_release_mark(bytes_view data);
+
 }  // namespace qmq::storage::format

@@ -99,6 +99,17 @@ result<void> log_store::recover() {
             auto msg = read_whole_file(paths::corrupt_marker(root, *id));
             g.error = msg ? std::string(as_string_view(*msg)) : "group marked damaged";
         }
+        if (path_exists(paths::release_mark(root, *id))) {
+            // Unreadable: take no hole as released (a hole then refuses the
+            // group, loudly, rather than hiding a loss).
+            auto mark = read_whole_file(paths::release_mark(root, *id));
+            auto released = mark ? format::decode_release_mark(*mark) : std::nullopt;
+            if (released) {
+                g.released_durable = *released;
+            } else {
+                QMQ_LOG_WARN("storage: group {}: release mark unreadable, ignored", *id);
+            }
+        }
         auto files = list_dir(dir);
         if (!files) {
             return files.err();
@@ -273,10 +284,13 @@ void log_store::apply_recovered(const format::record_header& h, uint64_t wal_seq
         truncate_locked(g, h.index);
         return;
     }
-    if (g.first != 0 && h.index > g.last + 1 && g.wal.empty() && g.last == g.seg_last) {
+    if (g.first != 0 && h.index > g.last + 1 && g.wal.empty() && g.last == g.seg_last &&
+        h.index <= g.released_durable) {
         // The segment thread does not copy released entries, so the last
         // entries of a flushed WAL file may be in no segment: this WAL file
-        // continues after them (at run time seg_last covers them).
+        // continues after them (at run time seg_last covers them). Only a
+        // hole wholly below the durable release mark is that; any other
+        // hole is lost entries and refuses the group below.
         g.seg_last = g.last = h.index - 1;
     }
     if (g.first != 0 && h.index > g.last + 1) {

@@ -158,6 +158,9 @@ class log_store final : private wal_writer::listener {
         uint64_t first = 0;         // 0: empty
         uint64_t last = 0;
         uint64_t release = 0;
+        // Durable release mark: indexes below it may be missing from the
+        // segments (dropped as released); recovery accepts holes only there.
+        uint64_t released_durable = 0;
         std::vector<uint64_t> live;  // sorted
         uint64_t next_segment_seq = 1;
         std::string error;
@@ -188,6 +191,7 @@ class log_store final : private wal_writer::listener {
     void segment_loop();
     result<void> flush_wal_file(uint64_t seq);
     result<void> flush_group(uint64_t group, uint64_t seq);
+    result<void> persist_release(uint64_t group, uint64_t release);
     void compact_groups();
     result<void> compact_group(uint64_t group);
 

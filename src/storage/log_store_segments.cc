@@ -142,6 +142,8 @@ result<void> log_store::flush_group(uint64_t id, uint64_t seq) {
     };
     std::vector<planned> plan;
     uint64_t seg_last;
+    uint64_t release;
+    bool skips = false;
     std::shared_ptr<file> wal;
     group_state* gp;
     {
@@ -151,10 +153,13 @@ result<void> log_store::flush_group(uint64_t id, uint64_t seq) {
         gp = it->second.get();
         auto& g = *gp;
         seg_last = g.seg_last;
+        release = g.release;
         for (std::size_t k = 0; k < g.wal.size() && g.wal[k].wal_seq == seq; ++k) {
             const uint64_t index = g.wal_first + k;
             if (!released_locked(g, index)) {
                 plan.push_back({index, g.wal[k].term, g.wal[k].offset, g.wal[k].len});
+            } else {
+                skips = true;
             }
         }
         auto f = _wal_files.find(seq);
@@ -162,6 +167,14 @@ result<void> log_store::flush_group(uint64_t id, uint64_t seq) {
         wal = f->second;
     }
     auto& g = *gp;  // only this thread changes g.segments
+    // Released entries are left out: the release mark must be durable
+    // before the WAL file that holds them goes, or recovery could not tell
+    // their absence from a loss.
+    if (skips) {
+        if (auto r = persist_release(id, release); !r) {
+            return r;
+        }
+    }
 
     // Cut segments back to what the log still holds (suffix truncation).
     while (!g.segments.empty() && g.segments.back()->last() > seg_last) {
@@ -342,6 +355,33 @@ void log_store::compact_groups() {
     }
 }
 
+result<void> log_store::persist_release(uint64_t id, uint64_t release) {
+    {
+        std::lock_guard lock(_mu);
+        if (_groups.at(id)->released_durable >= release) {
+            return ok_result();
+        }
+    }
+    const std::string dir = paths::group_dir(_opts.dir, id);
+    if (!path_exists(dir)) {
+        if (auto r = make_dirs(dir); !r) {
+            return r;
+        }
+        if (auto r = sync_dir(paths::groups_dir(_opts.dir)); !r) {
+            return r;
+        }
+    }
+    if (auto r = write_file_atomically(paths::release_mark(_opts.dir, id),
+                                       format::encode_release_mark(release));
+        !r) {
+        return r;
+    }
+    std::lock_guard lock(_mu);
+    auto& g = *_groups.at(id);
+    g.released_durable = std::max(g.released_durable, release);
+    return ok_result();
+}
+
 result<void> log_store::compact_group(uint64_t id) {
     uint64_t release;
     uint64_t seg_last;
@@ -355,6 +395,14 @@ result<void> log_store::compact_group(uint64_t id) {
         live = gp->live;
     }
     auto& g = *gp;
+    // Deleting or rewriting a segment drops released records (possibly its
+    // tail): the release mark goes first.
+    if (!g.segments.empty() && g.segments.front()->last() < release &&
+        g.segments.front()->last() <= seg_last) {
+        if (auto r = persist_release(id, release); !r) {
+            return r;
+        }
+    }
     for (std::size_t k = 0; k < g.segments.size();) {
         auto s = g.segments[k];
         const uint64_t first = s->first();

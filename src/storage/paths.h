@@ -7,6 +7,7 @@
 //       hard_state, config               small state, replaced atomically
 //       snapshot, snapshot.meta          the latest snapshot
 //       CORRUPT                          why this group refuses to start
+//       released                         indexes below it may be absent (release mark)
 
 #include <cinttypes>
 #include <cstdint>
@@ -57,6 +58,9 @@ inline std::string group_dir(const std::string& root, uint64_t group) {
 }
 inline std::string corrupt_marker(const std::string& root, uint64_t group) {
     return group_dir(root, group) + "/CORRUPT";
+}
+inline std::string release_mark(const std::string& root, uint64_t group) {
+    return group_dir(root, group) + "/released";
 }
 inline std::string quarantine_dir(const std::string& root) {
     return root + "/wal/quarantine";
