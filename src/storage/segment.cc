@@ -258,6 +258,11 @@ result<std::shared_ptr<segment>> segment::open(const std::string& dir, const std
             damage = corrupt(path, c.record_offset(), status_text(*st)).message;
             break;
         }
+        if (last != 0 && c.header().index <= last) {
+            // Left over from an earlier write of this region: not this log.
+            damage = corrupt(path, c.record_offset(), "record index out of order").message;
+            break;
+        }
         ++count;
         last = c.header().index;
         last_term = c.header().term;
@@ -371,6 +376,11 @@ void segment::discard_pending() {
     _write_end = _size;
     _pending_index.clear();
     _pending_count = 0;
+    // A retry may write less (more entries released by then): records left
+    // past the end would be read back at the next start as if valid.
+    if (auto r = _file->truncate(_size); !r) {
+        QMQ_LOG_WARN("segment {}: cannot cut back unsynced records: {}", path(), r.err().message);
+    }
 }
 
 result<void> segment::load_sparse_locked() const {

@@ -60,7 +60,7 @@ class segment {
     result<void> append(bytes_view records, std::span<const record_ref> refs);
     result<void> sync();
     // Forgets what append() wrote since the last sync() (after a failed
-    // flush; the bytes on disk are overwritten by the next append).
+    // flush) and cuts those bytes off the file.
     void discard_pending();
     // End of the data written so far, synced or not (writer thread).
     uint64_t write_end() const { return _write_end; }
