@@ -710,17 +710,44 @@ result<std::vector<entry>> log_store::read(group_id gid, log_index from_i, log_i
             break;
         }
         if (p.seg) {
-            std::vector<entry> part;
-            const uint64_t budget =
-                taken >= _opts.read_bytes_max ? 1 : _opts.read_bytes_max - taken;
-            if (auto r = p.seg->read(p.a, p.b, budget, part); !r) {
-                return r.err();
-            }
-            for (auto& e : part) {
-                if (!is_released(e.index.value)) {
-                    taken += e.payload.size();
-                    out.push_back(std::move(e));
+            // The segment stops at `budget` counting every record it reads,
+            // released ones too (left out here): then this read ends there,
+            // or the next piece would follow a hole. A cut part with nothing
+            // but released entries is read on, so a read never returns empty
+            // before the end.
+            bool stop = false;
+            uint64_t a = p.a;
+            for (;;) {
+                std::vector<entry> part;
+                const uint64_t budget =
+                    taken >= _opts.read_bytes_max ? 1 : _opts.read_bytes_max - taken;
+                if (auto r = p.seg->read(a, p.b, budget, part); !r) {
+                    return r.err();
                 }
+                uint64_t read_bytes = 0;
+                for (const auto& e : part) {
+                    read_bytes += e.payload.size();
+                }
+                const bool cut =
+                    read_bytes >= budget && !part.empty() && part.back().index.value < p.b;
+                const uint64_t next = part.empty() ? 0 : part.back().index.value + 1;
+                for (auto& e : part) {
+                    if (!is_released(e.index.value)) {
+                        taken += e.payload.size();
+                        out.push_back(std::move(e));
+                    }
+                }
+                if (!cut) {
+                    break;
+                }
+                if (!out.empty()) {
+                    stop = true;
+                    break;
+                }
+                a = next;
+            }
+            if (stop) {
+                break;
             }
         } else if (p.memory) {
             taken += p.memory->payload.size();
