@@ -56,21 +56,6 @@ void confirm_coalescer::flush(std::vector<frame>& out) {
     _decided.clear();
 }
 
-namespace {
-
-// durable_engine::at_drain_end (the end of one drain of WAL notices) when
-// the engine has it; otherwise at once, one flush per notice.
-template <typename E>
-void at_drain_end(E& engine, std::function<void()> fn) {
-    if constexpr (requires { engine.at_drain_end(std::move(fn)); }) {
-        engine.at_drain_end(std::move(fn));
-    } else {
-        fn();
-    }
-}
-
-}  // namespace
-
 void durable_confirms::wait(durable_engine& engine, uint64_t seq,
                             const std::vector<durable_wait>& waits) {
     _pending[seq] = entry{waits.size(), false};
@@ -103,7 +88,7 @@ void durable_confirms::done(durable_engine& engine, uint64_t seq, bool ok) {
     if (!_flush_scheduled) {
         _flush_scheduled = true;
         std::weak_ptr<durable_confirms> self = weak_from_this();
-        at_drain_end(engine, [self] {
+        engine.at_drain_end([self] {
             if (auto s = self.lock()) {
                 s->_flush_scheduled = false;
                 s->_flush();

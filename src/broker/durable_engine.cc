@@ -222,7 +222,28 @@ void durable_engine::tick() {
     }
 }
 
+void durable_engine::at_drain_end(std::function<void()> fn) {
+    if (!_draining) {
+        fn();
+        return;
+    }
+    _drain_end.push_back(std::move(fn));
+}
+
 void durable_engine::drain() {
+    _draining = true;
+    drain_notices();
+    _draining = false;
+    // Callbacks may append to the log (and so reach when_durable) but never
+    // drain: run the list that this drain built.
+    auto callbacks = std::move(_drain_end);
+    _drain_end.clear();
+    for (auto& fn : callbacks) {
+        fn();
+    }
+}
+
+void durable_engine::drain_notices() {
     std::vector<snapshot_job> done;
     {
         std::lock_guard lock(_snap_mu);

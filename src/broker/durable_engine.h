@@ -59,8 +59,12 @@ class durable_engine {
     // it failed to be written. May call at once when already durable.
     void when_durable(storage::group_id g, uint64_t index, std::function<void(bool)> done);
     // Takes the log store's notices, hands each to its queue and runs the
-    // waiters they satisfy.
+    // waiters they satisfy, then the at_drain_end callbacks they queued.
     void drain();
+    // Runs `fn` once the current drain() has run every waiter (so that what
+    // one drain decides, e.g. publisher confirms, leaves together); at once
+    // when called outside drain().
+    void at_drain_end(std::function<void()> fn);
     // Entry `index` of `g` was applied but not appended (the queue is
     // degraded): a waiter for it is answered done(false).
     void refuse(storage::group_id g, uint64_t index);
@@ -106,6 +110,7 @@ class durable_engine {
   private:
     durable_engine(std::string dir) : _states(std::move(dir)) {}
     void snapshot_loop();
+    void drain_notices();
 
     struct snapshot_job {
         storage::group_id group;
@@ -125,6 +130,8 @@ class durable_engine {
     std::unique_ptr<storage::log_store> _log;
     storage::state_store _states;
     std::unordered_map<uint64_t, group_waiters> _waiters;
+    bool _draining = false;
+    std::vector<std::function<void()>> _drain_end;  // at_drain_end callbacks
     bytes _saved_metadata;
     bool _metadata_failing = false;  // log a failed save once, not every tick
     std::unordered_map<uint64_t, durable_queue*> _queues;

@@ -38,6 +38,17 @@ std::vector<alarm_change> resource_alarms::update(const resource_readings& r) {
                                     *r.disk_free_bytes, _limits.disk_free_limit_bytes)});
         }
     }
+    const bool refusing = r.wal_refusing.has_value();
+    if (refusing != _wal_refusing) {
+        _wal_refusing = refusing;
+        changes.push_back(
+            {alarm_change::resource::disk, refusing,
+             refusing ? fmt::format("disk alarm set: the write-ahead log refuses writes ({}); "
+                                    "blocking publishers",
+                                    *r.wal_refusing)
+                      : std::string("disk alarm cleared: the write-ahead log accepts writes "
+                                    "again")});
+    }
     return changes;
 }
 

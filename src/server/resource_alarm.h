@@ -17,6 +17,9 @@ namespace qmq::server {
 struct resource_readings {
     uint64_t rss_bytes = 0;
     std::optional<uint64_t> disk_free_bytes;  // nullopt: statvfs failed
+    // Set while the write-ahead log refuses writes (a write failed: ENOSPC,
+    // EIO): the disk alarm is raised whatever statvfs says.
+    std::optional<std::string> wal_refusing;
 };
 
 struct resource_limits {
@@ -36,18 +39,19 @@ class resource_alarms {
     explicit resource_alarms(resource_limits limits) : _limits(limits) {}
 
     // Feeds one set of readings; returns the changes since the last call
-    // (at most one per resource).
+    // (at most one per condition: memory, free disk, WAL refusing writes).
     std::vector<alarm_change> update(const resource_readings& r);
 
     bool memory_alarm() const { return _memory; }
-    bool disk_alarm() const { return _disk; }
-    bool any() const { return _memory || _disk; }
+    bool disk_alarm() const { return _disk || _wal_refusing; }
+    bool any() const { return _memory || disk_alarm(); }
     const resource_limits& limits() const { return _limits; }
 
   private:
     resource_limits _limits;
     bool _memory = false;
-    bool _disk = false;
+    bool _disk = false;          // free space below the limit
+    bool _wal_refusing = false;  // the write-ahead log refuses writes
 };
 
 // Reads this process's RSS from /proc/self/statm (0 on failure).

@@ -179,7 +179,8 @@ void server::on_tick() {
 
 void server::check_resources() {
     _last_alarm_check_ms = monotonic_ms();
-    const resource_readings readings{read_rss_bytes(), read_disk_free_bytes(_config.data_dir)};
+    const resource_readings readings{read_rss_bytes(), read_disk_free_bytes(_config.data_dir),
+                                     _durable ? _durable->writes_refused() : std::nullopt};
     const bool before = _alarms.any();
     for (const auto& change : _alarms.update(readings)) {
         if (change.raised) {

@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <map>
 #include <set>
+#include <thread>
 
 #include "broker/broker.h"
 #include "broker/durable_confirms.h"
@@ -299,9 +300,27 @@ TEST_F(ConfirmsDurable, TransientAndPersistentMixedAreEachConfirmedOnce) {
     for (const auto& [tag, ok] : t.outcome) {
         EXPECT_TRUE(ok) << tag;
     }
-    // Fewer frames than tags needs durable_engine::at_drain_end (one flush
-    // per drain); without it each WAL notice is flushed alone, so the frame
-    // count is not asserted here.
+}
+
+TEST_F(ConfirmsDurable, OneDrainConfirmsItsPersistentRunInOneFrame) {
+    declare_durable("d");
+    _c->send(amqp::confirm_select{});
+    constexpr uint64_t published = 50;
+    for (uint64_t i = 0; i < published; ++i) {
+        _c->publish("", "d", "p", persistent());
+    }
+    _c->s().on_batch_end();
+    EXPECT_TRUE(testing::confirms_of(_c->sink, 1, published).outcome.empty())
+        << "nothing is confirmed before the disk";
+    // The WAL gives one notice per append. Let the writer make (nearly) all
+    // of them durable, then drain: at_drain_end sends what one drain decides
+    // as one multiple=true frame, so a handful of frames, not one per tag.
+    std::this_thread::sleep_for(std::chrono::milliseconds(500));
+    const auto t = settle(published);
+    EXPECT_EQ(t.outcome.size(), published);
+    EXPECT_FALSE(t.twice);
+    EXPECT_LE(t.frames, 3u);
+    EXPECT_GE(t.multiple_frames, 1u);
 }
 
 TEST_F(ConfirmsDurable, TxCommitOkWaitsForTheDisk) {

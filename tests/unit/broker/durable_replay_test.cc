@@ -12,6 +12,7 @@
 #include "broker/durable_engine.h"
 #include "broker/durable_entry.h"
 #include "broker/vhost.h"
+#include "confirms_harness.h"
 #include "harness.h"
 
 namespace qmq::broker {
@@ -105,10 +106,9 @@ class DurableReplay : public ::testing::Test {
             _c->s().on_batch_end();
         }
     }
-    std::size_t pending_confirms() {
-        const auto sent = _c->all<amqp::basic_ack>().size() + _c->all<amqp::basic_nack>().size();
-        return _published - sent;
-    }
+    // Tags, not frames: confirms decided together leave as multiple=true.
+    testing::confirmed_tags confirmed() { return testing::confirms_of(_c->sink, 1, _published); }
+    std::size_t pending_confirms() { return _published - confirmed().outcome.size(); }
     void declare_durable(const std::string& name) {
         amqp::queue_declare d;
         d.queue = name;
@@ -137,7 +137,12 @@ TEST_F(DurableReplay, ConfirmsWaitForTheDiskAndMessagesSurviveInOrder) {
     // No confirm before the WAL writer reported the entries durable.
     EXPECT_EQ(_c->all<amqp::basic_ack>().size(), 0u);
     settle_disk();
-    ASSERT_EQ(_c->all<amqp::basic_ack>().size(), 50u);
+    const auto confirms = confirmed();
+    ASSERT_EQ(confirms.outcome.size(), 50u);
+    EXPECT_FALSE(confirms.twice);
+    for (const auto& [tag, ok] : confirms.outcome) {
+        EXPECT_TRUE(ok) << tag;
+    }
     // Consume and ack the first 10, take 5 more without acking them.
     _c->send(amqp::basic_qos{0, 15, false});
     _c->consume("q");

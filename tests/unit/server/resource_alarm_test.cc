@@ -37,6 +37,32 @@ TEST(ResourceAlarms, DiskBelowLimit) {
     EXPECT_FALSE(alarms.any());
 }
 
+TEST(ResourceAlarms, WalRefusingWritesRaisesTheDiskAlarmWhateverTheFreeSpace) {
+    resource_alarms alarms({~0ull, 0});  // no free-space limit at all
+    auto up = alarms.update({0, 1'000'000, std::string("No space left on device")});
+    ASSERT_EQ(up.size(), 1u);
+    EXPECT_EQ(up[0].which, alarm_change::resource::disk);
+    EXPECT_TRUE(up[0].raised);
+    EXPECT_NE(up[0].text.find("write-ahead log refuses writes (No space left on device)"),
+              std::string::npos)
+        << up[0].text;
+    EXPECT_TRUE(alarms.disk_alarm());
+    EXPECT_TRUE(alarms.update({0, 1'000'000, std::string("again")}).empty());
+    auto down = alarms.update({0, 1'000'000, std::nullopt});
+    ASSERT_EQ(down.size(), 1u);
+    EXPECT_FALSE(down[0].raised);
+    EXPECT_FALSE(alarms.any());
+}
+
+TEST(ResourceAlarms, LowDiskAndWalRefusalAreClearedIndependently) {
+    resource_alarms alarms({~0ull, 100});
+    EXPECT_EQ(alarms.update({0, 50, std::string("EIO")}).size(), 2u);
+    EXPECT_EQ(alarms.update({0, 500, std::string("EIO")}).size(), 1u) << "free space is back";
+    EXPECT_TRUE(alarms.disk_alarm()) << "the WAL still refuses";
+    EXPECT_EQ(alarms.update({0, 500, std::nullopt}).size(), 1u);
+    EXPECT_FALSE(alarms.disk_alarm());
+}
+
 TEST(ResourceAlarms, BothAtOnce) {
     resource_alarms alarms({10, 10});
     auto up = alarms.update({11, 9});
